@@ -1,0 +1,102 @@
+//! The boundary between the harness and a framework: [`Backend`] (one per framework) builds
+//! a [`Trainer`] (one per run) from a [`TrainerSetup`].
+//!
+//! The harness owns data, batch order, initial weights, the loop, the learning rate of each
+//! step, metrics and timing; a trainer owns only tensors, forward, loss, backward and its
+//! framework's optimizer step. Everything that crosses the boundary is plain `f32` slices in
+//! row-major order, so no framework type leaks into the harness.
+
+use crate::capability::{self, Capability, Unsupported};
+use crate::network::Network;
+use crate::spec::RunSpec;
+use crate::weights::Weights;
+
+/// A framework adapter, registered in the CLI.
+pub trait Backend: Send + Sync {
+    /// Short lowercase name used in scenario files and reports (`native`, `burn`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Version of the framework this adapter was built against (e.g. `burn 0.22.1`).
+    fn framework_version(&self) -> String;
+
+    /// What this backend can express, and how: the framework's own implementation, one the
+    /// adapter built on the framework's tensors, or not at all.
+    fn capabilities(&self) -> Vec<Capability>;
+
+    /// Says why this backend cannot run `run`, if it cannot. The default looks every feature
+    /// the run uses up in [`Backend::capabilities`].
+    fn check(&self, run: &RunSpec) -> Result<(), Unsupported> {
+        capability::check(run, &self.capabilities())
+    }
+
+    /// Builds a trainer holding the initial weights of `setup`. Called only after
+    /// [`Backend::check`] accepted the run.
+    fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError>;
+}
+
+/// What a backend needs to build one trainer.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainerSetup<'a> {
+    pub run: &'a RunSpec,
+    /// The resolved layer shapes (input and output widths come from the dataset).
+    pub network: &'a Network,
+    /// Initial weights in the canonical layout; `None` when the scenario asks for the
+    /// framework's own default initialisation.
+    pub init: Option<&'a Weights>,
+    /// Seed for everything random inside the trainer (dropout masks, its own init).
+    pub seed: u64,
+    /// Intra-op threads to use.
+    pub threads: usize,
+}
+
+/// One mini-batch, gathered by the harness in its seeded order.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    /// `rows × features`, row-major.
+    pub inputs: &'a [f32],
+    pub rows: usize,
+    pub features: usize,
+    /// Class index of each row.
+    pub labels: &'a [u32],
+    /// `rows × network.outputs`, row-major: one-hot rows for a multi-unit head, 0/1 for a
+    /// one-unit head. Encoded once by the harness so every backend sees the same numbers.
+    pub targets: &'a [f32],
+}
+
+/// What one training step reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepStats {
+    /// Mean data loss over the batch before the step (without the L1/L2 penalty).
+    pub loss: f32,
+    /// L2 norm of each dense layer's weight gradient (input side first), before
+    /// regularization and clipping; `Some` when the run records gradient norms.
+    pub grad_norms: Option<Vec<f32>>,
+}
+
+/// A network being trained by one framework.
+pub trait Trainer {
+    /// One forward, backward and optimizer step on `batch` with learning rate `learning_rate`.
+    fn train_batch(&mut self, batch: &Batch<'_>, learning_rate: f32)
+    -> Result<StepStats, BackendError>;
+
+    /// Output of the head in evaluation mode (dropout off, batch norm on running statistics)
+    /// for `rows × features` inputs: `rows × network.outputs` values, row-major. Probabilities
+    /// for softmax and sigmoid heads, raw values for identity, 0/1 for the step unit.
+    fn predict(&mut self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError>;
+
+    /// The current parameters in the canonical layout (see [`Weights`]).
+    fn weights(&self) -> Result<Weights, BackendError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{0}")]
+    Unsupported(#[from] Unsupported),
+    #[error("weights do not fit the network: {0}")]
+    WeightsMismatch(String),
+    #[error("{framework} failed: {message}")]
+    Framework {
+        framework: &'static str,
+        message: String,
+    },
+}

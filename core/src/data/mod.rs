@@ -1,0 +1,63 @@
+//! Datasets: the harness loads or generates them once, scales them, splits off validation,
+//! and every backend trains on the very same `f32` rows.
+//!
+//! - [`idx`]: the IDX format of MNIST and Fashion-MNIST, raw or gzip-compressed;
+//! - [`fetch`]: getting those files when missing, from an ordered list of sources, verified;
+//! - [`synthetic`]: logic-gate truth tables and Gaussian blobs from a seed;
+//! - [`load`]: turning a [`DatasetSpec`](crate::spec::DatasetSpec) into a [`Dataset`].
+
+pub mod fetch;
+pub mod idx;
+pub mod load;
+pub mod synthetic;
+
+pub use load::{DataOptions, load};
+
+/// Examples as `rows × features` `f32` values, row-major, with their class indices.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Split {
+    pub inputs: Vec<f32>,
+    pub labels: Vec<u32>,
+    pub rows: usize,
+}
+
+impl Split {
+    /// Row `index` as a slice of `features` values.
+    pub fn row(&self, index: usize, features: usize) -> &[f32] {
+        &self.inputs[index * features..(index + 1) * features]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Name for reports (`mnist`, `xor`, `blobs`...).
+    pub name: String,
+    pub features: usize,
+    pub classes: usize,
+    pub train: Split,
+    /// Held out from the end of the training set when `validation_fraction > 0`.
+    pub validation: Option<Split>,
+    pub test: Split,
+}
+
+/// Errors while reading, fetching or generating data. Every message names the file or source
+/// and what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{path}: {message}")]
+    Idx { path: String, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not get {dataset}; tried:\n{attempts}\n{hint}")]
+    FetchFailed {
+        dataset: String,
+        attempts: String,
+        hint: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}

@@ -1,0 +1,26 @@
+//! nnbench-core: the harness every backend plugs into.
+//!
+//! It owns what must be identical across frameworks for a comparison to be fair: scenario
+//! specifications ([`spec`]), data ([`data`]), initial weights ([`init`]), the training loop
+//! with its learning-rate schedule, early stopping, metrics and timing ([`train`]), and the
+//! [`Backend`]/[`Trainer`] boundary that adapters implement ([`backend`]).
+
+pub mod backend;
+pub mod capability;
+pub mod data;
+pub mod init;
+pub mod metrics;
+pub mod network;
+pub mod rng;
+pub mod schedule;
+pub mod spec;
+pub mod train;
+pub mod weights;
+
+pub use backend::{Backend, BackendError, Batch, StepStats, Trainer, TrainerSetup};
+pub use capability::{Capability, Category, Support, Unsupported};
+pub use network::{Layer, Network};
+pub use weights::{Tensor, Weights};
+
+/// Every backend nnbench knows of, whether or not this binary was built with it.
+pub const KNOWN_BACKENDS: [&str; 5] = ["native", "burn", "candle", "tch", "linfa"];

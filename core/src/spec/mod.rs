@@ -1,0 +1,381 @@
+//! Scenario specifications: the typed, validated form of a `scenarios/*.toml` file.
+//!
+//! A scenario file is read as raw TOML ([`parse`]), its sweep is expanded into variants
+//! ([`sweep`]), and each variant is checked field by field into a [`RunSpec`]: every later
+//! stage works only with values that are known to be in range. The types below are the
+//! contract between the harness and every backend: a backend reads a `RunSpec` and either
+//! says which part it cannot express or builds a trainer for it.
+
+pub mod parse;
+pub mod sweep;
+
+use serde::Serialize;
+
+/// A whole scenario: its metadata and one [`RunSpec`] per variant of its sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// Where in the course this experiment comes from.
+    pub course_section: String,
+    pub variants: Vec<Variant>,
+}
+
+/// One point of the sweep grid (a scenario without a sweep has a single variant named "base").
+#[derive(Debug, Clone, Serialize)]
+pub struct Variant {
+    /// `key=value` pairs of the sweep point joined by `,`, or `base`.
+    pub name: String,
+    pub run: RunSpec,
+}
+
+/// Everything needed to run one variant: identical for every backend that runs it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSpec {
+    pub dataset: DatasetSpec,
+    pub model: ModelSpec,
+    pub init: InitSpec,
+    pub optimizer: OptimizerSpec,
+    pub regularization: RegularizationSpec,
+    pub training: TrainingSpec,
+    pub backends: Vec<String>,
+    /// Intra-op threads every backend is asked to use.
+    pub threads: usize,
+}
+
+// ---------------------------------------------------------------------------------------
+// Dataset
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetSpec {
+    pub source: DatasetSource,
+    /// Use only the first `train_size` examples of the training set (the validation split is
+    /// then taken from the end of those). `None`: all of them.
+    pub train_size: Option<usize>,
+    /// Use only the first `test_size` test examples. `None`: all of them.
+    pub test_size: Option<usize>,
+    pub scaling: Scaling,
+    /// Fraction of the training set held out for validation, in [0, 1).
+    pub validation_fraction: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum DatasetSource {
+    Mnist,
+    FashionMnist,
+    /// Truth table of a two-input logic gate; the four rows are both train and test set.
+    Logic { gate: LogicGate },
+    /// Gaussian blobs in `features` dimensions, generated from `seed`.
+    Blobs(BlobsSpec),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogicGate {
+    And,
+    Or,
+    Xor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlobsSpec {
+    pub classes: usize,
+    pub features: usize,
+    /// Training examples per class.
+    pub train_per_class: usize,
+    /// Test examples per class.
+    pub test_per_class: usize,
+    /// Distance between neighbouring class centres.
+    pub separation: f64,
+    /// Standard deviation of each blob.
+    pub spread: f64,
+    /// Seed of the generator: the data stays the same whatever the training seeds are.
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scaling {
+    /// Values as stored (pixels 0..=255).
+    None,
+    /// Pixels divided by 255, into [0, 1].
+    Unit,
+    /// Each feature centred and divided by its standard deviation on the training set.
+    Standard,
+}
+
+// ---------------------------------------------------------------------------------------
+// Model
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelSpec {
+    /// Hidden layers, in order from the input.
+    pub layers: Vec<LayerSpec>,
+    pub output: OutputSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LayerSpec {
+    /// A fully connected layer followed by its activation.
+    Dense { units: usize, activation: Activation },
+    /// An activation on its own (e.g. after a batch-norm layer).
+    Activation { function: Activation },
+    /// Inverted dropout: zeroes each unit with probability `rate` while training and scales
+    /// the others by 1/(1-rate); identity at evaluation.
+    Dropout { rate: f64 },
+    /// Batch normalisation over the batch dimension with a learned scale and shift.
+    /// Running statistics: `running = (1 - momentum) * running + momentum * batch`
+    /// (PyTorch's convention), with the unbiased batch variance.
+    BatchNorm { momentum: f64, epsilon: f64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Identity,
+    Sigmoid,
+    Tanh,
+    Relu,
+    /// Negative slope 0.01.
+    LeakyRelu,
+    /// alpha 1.
+    Elu,
+    /// The self-normalising constants of Klambauer et al.
+    Selu,
+}
+
+impl Activation {
+    pub const ALL: [Activation; 7] = [
+        Activation::Identity,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::LeakyRelu,
+        Activation::Elu,
+        Activation::Selu,
+    ];
+    pub const LEAKY_RELU_SLOPE: f32 = 0.01;
+    pub const ELU_ALPHA: f32 = 1.0;
+    pub const SELU_ALPHA: f32 = 1.673_263_2;
+    pub const SELU_SCALE: f32 = 1.050_701;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu => "leaky_relu",
+            Activation::Elu => "elu",
+            Activation::Selu => "selu",
+        }
+    }
+}
+
+/// The output layer: a dense layer whose width follows from the dataset and the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OutputSpec {
+    pub head: OutputHead,
+}
+
+/// Output activation and loss, which always go together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputHead {
+    /// One unit per class, softmax, cross-entropy against the class index.
+    SoftmaxCrossEntropy,
+    /// One unit (two classes only), logistic sigmoid, binary cross-entropy against 0/1.
+    SigmoidBinaryCrossEntropy,
+    /// Identity output, mean squared error against 0/1 (one unit for two classes, one-hot
+    /// otherwise). The loss is the mean over examples of the sum over outputs of ½(y − ŷ)².
+    IdentityMse,
+    /// Rosenblatt's threshold unit: one unit (two classes only), output 1 if w·x + b ≥ 0 else
+    /// 0, trained by the perceptron rule, which changes weights only on misclassified
+    /// examples. Its loss is the error rate.
+    Step,
+}
+
+impl OutputHead {
+    pub const ALL: [OutputHead; 4] = [
+        OutputHead::SoftmaxCrossEntropy,
+        OutputHead::SigmoidBinaryCrossEntropy,
+        OutputHead::IdentityMse,
+        OutputHead::Step,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputHead::SoftmaxCrossEntropy => "softmax_cross_entropy",
+            OutputHead::SigmoidBinaryCrossEntropy => "sigmoid_binary_cross_entropy",
+            OutputHead::IdentityMse => "identity_mse",
+            OutputHead::Step => "step",
+        }
+    }
+
+    /// Output units for a dataset with `classes` classes.
+    pub fn units(self, classes: usize) -> usize {
+        match self {
+            OutputHead::SoftmaxCrossEntropy => classes,
+            OutputHead::SigmoidBinaryCrossEntropy | OutputHead::Step => 1,
+            OutputHead::IdentityMse if classes == 2 => 1,
+            OutputHead::IdentityMse => classes,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Initial weights
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct InitSpec {
+    pub weights: InitScheme,
+    /// Biases: `zeros` or any of the fixed-scale schemes (`uniform`, `normal`).
+    pub biases: InitScheme,
+}
+
+/// How the harness draws initial weights (fan-based schemes use the layer's fan in / out).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "scheme", rename_all = "snake_case")]
+pub enum InitScheme {
+    /// U(±√(6/(fan_in+fan_out))).
+    GlorotUniform,
+    /// N(0, 2/(fan_in+fan_out)).
+    GlorotNormal,
+    /// U(±√(6/fan_in)).
+    HeUniform,
+    /// N(0, 2/fan_in).
+    HeNormal,
+    /// U(±√(3/fan_in)).
+    LecunUniform,
+    /// N(0, 1/fan_in).
+    LecunNormal,
+    Zeros,
+    /// U(±limit).
+    Uniform { limit: f64 },
+    /// N(0, std²).
+    Normal { std: f64 },
+    /// Each framework's own default initialisation (results then start from different points).
+    FrameworkDefault,
+}
+
+// ---------------------------------------------------------------------------------------
+// Optimizer and regularization
+// ---------------------------------------------------------------------------------------
+
+/// The optimizer with every constant spelled out. Formulas (g: gradient after regularization
+/// and clipping, η: the step's learning rate, t: step count from 1):
+/// - sgd: w ← w − η g
+/// - momentum: v ← μ v + g; w ← w − η v (nesterov: w ← w − η (g + μ v)); PyTorch's form
+/// - rmsprop: s ← α s + (1−α) g²; w ← w − η g / (√s + ε)
+/// - adam: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²; w ← w − η m̂ / (√v̂ + ε) with
+///   m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ)
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct OptimizerSpec {
+    /// The initial learning rate; the schedule derives each step's rate from it.
+    pub learning_rate: f64,
+    pub kind: OptimizerKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OptimizerKind {
+    Sgd,
+    Momentum { momentum: f64, nesterov: bool },
+    Rmsprop { alpha: f64, epsilon: f64 },
+    Adam { beta1: f64, beta2: f64, epsilon: f64 },
+}
+
+impl OptimizerKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Momentum { nesterov: false, .. } => "momentum",
+            OptimizerKind::Momentum { nesterov: true, .. } => "nesterov",
+            OptimizerKind::Rmsprop { .. } => "rmsprop",
+            OptimizerKind::Adam { .. } => "adam",
+        }
+    }
+}
+
+/// Penalties apply to dense weights only (not biases, not batch-norm parameters) and are added
+/// to the gradient before clipping: g ← g + l2·w + l1·sign(w), i.e. the loss gains
+/// ½·l2·‖w‖² + l1·‖w‖₁ (coupled, not decoupled weight decay).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RegularizationSpec {
+    pub l1: f64,
+    pub l2: f64,
+    /// Clamp every gradient element into [−c, c].
+    pub clip_value: Option<f64>,
+    /// Rescale all gradients together when their global L2 norm exceeds c.
+    pub clip_norm: Option<f64>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Training
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingSpec {
+    pub epochs: usize,
+    pub batch: BatchSize,
+    pub shuffle: bool,
+    /// One run per seed; a seed fixes the initial weights, batch order and dropout masks.
+    pub seeds: Vec<u64>,
+    pub schedule: Schedule,
+    pub early_stopping: Option<EarlyStopping>,
+    /// Record per-layer gradient norms (mean over the epoch's steps).
+    pub record_grad_norms: bool,
+    /// Stop as `diverged` when the training loss exceeds this (NaN and ∞ always do).
+    pub divergence_loss: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchSize {
+    Full,
+    Size(usize),
+}
+
+impl BatchSize {
+    pub fn rows(self, examples: usize) -> usize {
+        match self {
+            BatchSize::Full => examples,
+            BatchSize::Size(n) => n.min(examples),
+        }
+    }
+}
+
+/// The learning rate of each step, derived from `optimizer.learning_rate` (η₀) by the harness.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Schedule {
+    Constant,
+    /// η = η₀ · gamma^⌊epoch / step_epochs⌋ (epoch counted from 0).
+    Step { step_epochs: usize, gamma: f64 },
+    /// η = η₀ / tᵖ with t the number of examples seen so far, plus one (scikit-learn's).
+    InvScaling { power_t: f64 },
+    /// η divided by `factor` once `patience` epochs in a row fail to lower the training loss
+    /// by at least `tol`; the count then starts again (scikit-learn's `adaptive` is factor 5).
+    Adaptive { factor: f64, patience: usize, tol: f64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EarlyStopping {
+    pub monitor: Monitor,
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// Smallest change that counts as an improvement.
+    pub min_delta: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitor {
+    ValLoss,
+    ValAccuracy,
+}

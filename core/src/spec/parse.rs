@@ -1,0 +1,1 @@
+//! Reading a scenario file: TOML → validated [`Scenario`](super::Scenario). (stub, being written)

@@ -1,0 +1,1 @@
+//! Sweep expansion. (stub, being written)

@@ -1,0 +1,97 @@
+//! Network parameters in the one canonical layout every backend loads and exports.
+//!
+//! Tensors are named after the index of their layer in [`Network::layers`]:
+//! - dense layer `i`: `"{i}.weight"`, shape `[fan_in, fan_out]`, row-major (so `y = x · W + b`),
+//!   and `"{i}.bias"`, shape `[fan_out]`;
+//! - batch-norm layer `i`: `"{i}.gamma"`, `"{i}.beta"` (trainable) and `"{i}.running_mean"`,
+//!   `"{i}.running_var"` (statistics), each of shape `[features]`.
+//!
+//! Frameworks that store a linear layer as `[out, in]` (candle, libtorch) transpose on load and
+//! export.
+
+use serde::Serialize;
+
+use crate::network::{Layer, Network};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Weights {
+    pub tensors: Vec<Tensor>,
+}
+
+impl Weights {
+    pub fn get(&self, name: &str) -> Option<&Tensor> {
+        self.tensors.iter().find(|tensor| tensor.name == name)
+    }
+
+    /// The tensor named `name` with exactly `shape`, or a message saying what is wrong.
+    pub fn expect(&self, name: &str, shape: &[usize]) -> Result<&Tensor, String> {
+        let tensor = self
+            .get(name)
+            .ok_or_else(|| format!("missing tensor {name}"))?;
+        if tensor.shape != shape || tensor.data.len() != shape.iter().product::<usize>() {
+            return Err(format!(
+                "tensor {name} has shape {:?} ({} values), expected {shape:?}",
+                tensor.shape,
+                tensor.data.len()
+            ));
+        }
+        Ok(tensor)
+    }
+
+    /// Largest absolute difference between same-named tensors, and the largest difference
+    /// relative to the larger magnitude (with a floor of 1e-6). Tensors present on one side
+    /// only are ignored.
+    pub fn max_difference(&self, other: &Weights) -> (f32, f32) {
+        let mut absolute = 0.0f32;
+        let mut relative = 0.0f32;
+        for tensor in &self.tensors {
+            let Some(theirs) = other.get(&tensor.name) else {
+                continue;
+            };
+            for (&a, &b) in tensor.data.iter().zip(&theirs.data) {
+                let diff = (a - b).abs();
+                absolute = absolute.max(diff);
+                relative = relative.max(diff / a.abs().max(b.abs()).max(1e-6));
+            }
+        }
+        (absolute, relative)
+    }
+
+    /// Zero-filled tensors of the right shapes (running variances filled with 1).
+    pub fn zeros_for(network: &Network) -> Weights {
+        let mut tensors = Vec::new();
+        for (index, layer) in network.layers.iter().enumerate() {
+            match *layer {
+                Layer::Dense {
+                    fan_in, fan_out, ..
+                } => {
+                    tensors.push(tensor(index, "weight", &[fan_in, fan_out], 0.0));
+                    tensors.push(tensor(index, "bias", &[fan_out], 0.0));
+                }
+                Layer::BatchNorm { features, .. } => {
+                    tensors.push(tensor(index, "gamma", &[features], 1.0));
+                    tensors.push(tensor(index, "beta", &[features], 0.0));
+                    tensors.push(tensor(index, "running_mean", &[features], 0.0));
+                    tensors.push(tensor(index, "running_var", &[features], 1.0));
+                }
+                Layer::Activation { .. } | Layer::Dropout { .. } => {}
+            }
+        }
+        Weights { tensors }
+    }
+}
+
+fn tensor(layer: usize, kind: &str, shape: &[usize], fill: f32) -> Tensor {
+    Tensor {
+        name: format!("{layer}.{kind}"),
+        shape: shape.to_vec(),
+        data: vec![fill; shape.iter().product()],
+    }
+}
