@@ -1,0 +1,494 @@
+//! The one training loop every backend runs through.
+//!
+//! It owns what must be identical for a fair comparison: the seeded batch order, the initial
+//! weights, the learning rate of each step, evaluation and metrics, early stopping,
+//! divergence detection and timing. Epoch time covers gathering each batch (the data
+//! conversion a framework needs) and the training steps; evaluation is timed apart.
+//! A backend that panics or fails ends its own unit as `failed`, never the whole run.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::backend::{Backend, Batch, Trainer, TrainerSetup};
+use crate::data::{Dataset, Split};
+use crate::init::initial_weights;
+use crate::metrics::{self, Score};
+use crate::network::Network;
+use crate::rng::Rng;
+use crate::schedule::LearningRate;
+use crate::spec::{EarlyStopping, Monitor, RunSpec};
+use crate::weights::Weights;
+
+/// How a unit (one variant × backend × seed) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    /// The loss became NaN, infinite, or exceeded `training.divergence_loss`.
+    Diverged,
+    /// The backend cannot express the scenario; the reason says what is missing.
+    Unsupported,
+    /// This binary was built without the backend; the reason says how to build it.
+    NotBuilt,
+    /// The backend returned an error or panicked.
+    Failed,
+    /// The unit ran past its time limit.
+    Timeout,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Diverged => "diverged",
+            Status::Unsupported => "unsupported",
+            Status::NotBuilt => "not_built",
+            Status::Failed => "failed",
+            Status::Timeout => "timeout",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        [
+            Status::Ok,
+            Status::Diverged,
+            Status::Unsupported,
+            Status::NotBuilt,
+            Status::Failed,
+            Status::Timeout,
+        ]
+        .into_iter()
+        .find(|status| status.name() == text)
+    }
+}
+
+/// One epoch's measurements.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochRecord {
+    /// From 1.
+    pub epoch: usize,
+    pub lr: f64,
+    /// Scored by the harness on the whole training split after the epoch, in evaluation mode.
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub val_loss: Option<f64>,
+    pub val_accuracy: Option<f64>,
+    /// Mean of the losses the backend reported for the epoch's steps (training mode).
+    pub step_loss: f64,
+    /// Seconds spent gathering batches and training, evaluation excluded.
+    pub epoch_s: f64,
+    /// Seconds spent evaluating after the epoch.
+    pub eval_s: f64,
+    pub samples_per_s: f64,
+    /// Mean over the epoch's steps of each dense layer's weight-gradient norm, input side first.
+    pub grad_norms: Option<Vec<f64>>,
+}
+
+/// The result of one unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnitOutcome {
+    pub status: Status,
+    pub reason: Option<String>,
+    pub epochs: Vec<EpochRecord>,
+    pub test: Option<Score>,
+    pub stopped_early: bool,
+    /// The trained weights, when the request asked to keep them.
+    #[serde(skip)]
+    pub final_weights: Option<Weights>,
+}
+
+impl UnitOutcome {
+    /// Ends the outcome early, keeping the epochs recorded so far.
+    fn halted(mut self, status: Status, reason: String) -> UnitOutcome {
+        self.status = status;
+        self.reason = Some(reason);
+        self
+    }
+
+    pub fn without_training(status: Status, reason: impl Into<String>) -> UnitOutcome {
+        UnitOutcome {
+            status,
+            reason: Some(reason.into()),
+            epochs: Vec::new(),
+            test: None,
+            stopped_early: false,
+            final_weights: None,
+        }
+    }
+}
+
+/// What to run: one variant on one dataset with one seed.
+#[derive(Debug, Clone, Copy)]
+pub struct UnitRequest<'a> {
+    pub run: &'a RunSpec,
+    pub data: &'a Dataset,
+    pub seed: u64,
+    /// Stop after this many training steps (the parity check's short runs).
+    pub max_steps: Option<usize>,
+    /// Give up with `timeout` once a step ends past this much wall time.
+    pub time_limit: Option<Duration>,
+    /// Keep the trained weights in the outcome.
+    pub keep_weights: bool,
+}
+
+impl<'a> UnitRequest<'a> {
+    pub fn new(run: &'a RunSpec, data: &'a Dataset, seed: u64) -> UnitRequest<'a> {
+        UnitRequest {
+            run,
+            data,
+            seed,
+            max_steps: None,
+            time_limit: None,
+            keep_weights: false,
+        }
+    }
+}
+
+/// A training step as it happened, for observers (progress bars, parity checks).
+#[derive(Debug, Clone, Copy)]
+pub struct StepEvent {
+    /// From 1.
+    pub epoch: usize,
+    /// From 1 within the epoch.
+    pub step: usize,
+    pub steps_per_epoch: usize,
+    pub loss: f32,
+    pub lr: f64,
+}
+
+/// Watches a unit as it trains. Every method has a default that does nothing.
+pub trait Observer {
+    fn step_finished(&mut self, _event: &StepEvent) {}
+    fn epoch_finished(&mut self, _record: &EpochRecord) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// Trains one unit. Never panics because of a backend: a panic becomes a `failed` outcome.
+pub fn run_unit(
+    backend: &dyn Backend,
+    request: &UnitRequest<'_>,
+    observer: &mut dyn Observer,
+) -> UnitOutcome {
+    if let Err(unsupported) = backend.check(request.run) {
+        return UnitOutcome::without_training(Status::Unsupported, unsupported.to_string());
+    }
+    match catch_unwind(AssertUnwindSafe(|| train(backend, request, observer))) {
+        Ok(outcome) => outcome,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic payload".to_string());
+            UnitOutcome::without_training(
+                Status::Failed,
+                format!("{} panicked: {message}", backend.name()),
+            )
+        }
+    }
+}
+
+/// Why training ended before its last epoch.
+enum Halt {
+    Diverged(String),
+    Failed(String),
+    Timeout(String),
+    MaxSteps,
+}
+
+struct Loop<'a> {
+    request: &'a UnitRequest<'a>,
+    network: Network,
+    trainer: Box<dyn Trainer>,
+    train_targets: Vec<f32>,
+    order: Vec<usize>,
+    shuffle_rng: Rng,
+    batch_inputs: Vec<f32>,
+    batch_labels: Vec<u32>,
+    batch_targets: Vec<f32>,
+    steps_done: usize,
+    started: Instant,
+}
+
+fn train(
+    backend: &dyn Backend,
+    request: &UnitRequest<'_>,
+    observer: &mut dyn Observer,
+) -> UnitOutcome {
+    let run = request.run;
+    let data = request.data;
+    let network = Network::new(&run.model, data.features, data.classes);
+    let init = initial_weights(&network, &run.init, request.seed);
+    let setup = TrainerSetup {
+        run,
+        network: &network,
+        init: init.as_ref(),
+        seed: request.seed,
+        threads: run.threads,
+    };
+    let trainer = match backend.build(&setup) {
+        Ok(trainer) => trainer,
+        Err(error) => {
+            return UnitOutcome::without_training(
+                Status::Failed,
+                format!("{}: {error}", backend.name()),
+            );
+        }
+    };
+    let mut state = Loop {
+        request,
+        train_targets: metrics::encode_targets(&data.train.labels, network.outputs),
+        network,
+        trainer,
+        order: (0..data.train.rows).collect(),
+        shuffle_rng: Rng::derive(request.seed, "shuffle"),
+        batch_inputs: Vec::new(),
+        batch_labels: Vec::new(),
+        batch_targets: Vec::new(),
+        steps_done: 0,
+        started: Instant::now(),
+    };
+    state.run_epochs(backend.name(), observer)
+}
+
+impl Loop<'_> {
+    fn run_epochs(&mut self, backend: &str, observer: &mut dyn Observer) -> UnitOutcome {
+        let run = self.request.run;
+        let mut schedule = LearningRate::new(run.optimizer.learning_rate, run.training.schedule);
+        let mut stopper = run.training.early_stopping.map(EarlyStopper::new);
+        let mut outcome = UnitOutcome {
+            status: Status::Ok,
+            reason: None,
+            epochs: Vec::new(),
+            test: None,
+            stopped_early: false,
+            final_weights: None,
+        };
+        for epoch in 0..run.training.epochs {
+            let lr = schedule.for_epoch(epoch, epoch * self.request.data.train.rows);
+            let record = match self.epoch(epoch + 1, lr, observer) {
+                Ok(record) => record,
+                Err(Halt::MaxSteps) => break,
+                Err(Halt::Diverged(reason)) => return outcome.halted(Status::Diverged, reason),
+                Err(Halt::Timeout(reason)) => return outcome.halted(Status::Timeout, reason),
+                Err(Halt::Failed(reason)) => {
+                    return outcome.halted(Status::Failed, format!("{backend}: {reason}"));
+                }
+            };
+            schedule.end_epoch(record.train_loss);
+            let stop = stopper.as_mut().is_some_and(|s| s.should_stop(&record));
+            observer.epoch_finished(&record);
+            outcome.epochs.push(record);
+            if stop {
+                outcome.stopped_early = true;
+                break;
+            }
+        }
+        match self.score(&self.request.data.test) {
+            Ok(test) if test.loss.is_finite() => outcome.test = Some(test),
+            Ok(test) => {
+                outcome.status = Status::Diverged;
+                outcome.reason = Some(format!("test loss is {}", test.loss));
+            }
+            Err(reason) => {
+                outcome.status = Status::Failed;
+                outcome.reason = Some(format!("{backend}: {reason}"));
+            }
+        }
+        if self.request.keep_weights {
+            match self.trainer.weights() {
+                Ok(weights) => outcome.final_weights = Some(weights),
+                Err(error) => {
+                    outcome.status = Status::Failed;
+                    outcome.reason = Some(format!("{backend}: exporting weights: {error}"));
+                }
+            }
+        }
+        outcome
+    }
+
+    fn epoch(
+        &mut self,
+        epoch: usize,
+        lr: f64,
+        observer: &mut dyn Observer,
+    ) -> Result<EpochRecord, Halt> {
+        let run = self.request.run;
+        let train = &self.request.data.train;
+        let features = self.request.data.features;
+        let outputs = self.network.outputs;
+        let batch_rows = run.training.batch.rows(train.rows).max(1);
+        let steps_per_epoch = train.rows.div_ceil(batch_rows);
+        let divergence_loss = run.training.divergence_loss;
+
+        let started = Instant::now();
+        if run.training.shuffle {
+            self.shuffle_rng.shuffle(&mut self.order);
+        }
+        let mut loss_sum = 0.0f64;
+        let mut grad_norm_sums: Option<Vec<f64>> = None;
+        let mut steps = 0usize;
+        for (index, chunk) in self.order.chunks(batch_rows).enumerate() {
+            if self.request.max_steps.is_some_and(|max| self.steps_done >= max) {
+                if steps == 0 {
+                    return Err(Halt::MaxSteps);
+                }
+                break;
+            }
+            gather(
+                chunk,
+                train,
+                features,
+                &self.train_targets,
+                outputs,
+                &mut self.batch_inputs,
+                &mut self.batch_labels,
+                &mut self.batch_targets,
+            );
+            let batch = Batch {
+                inputs: &self.batch_inputs,
+                rows: chunk.len(),
+                features,
+                labels: &self.batch_labels,
+                targets: &self.batch_targets,
+            };
+            let stats = self
+                .trainer
+                .train_batch(&batch, lr as f32)
+                .map_err(|error| Halt::Failed(error.to_string()))?;
+            let loss = f64::from(stats.loss);
+            if !loss.is_finite() || loss > divergence_loss {
+                return Err(Halt::Diverged(format!(
+                    "training loss {loss} at epoch {epoch}, step {}",
+                    index + 1
+                )));
+            }
+            loss_sum += loss;
+            if let Some(norms) = stats.grad_norms {
+                let sums = grad_norm_sums.get_or_insert_with(|| vec![0.0; norms.len()]);
+                for (sum, norm) in sums.iter_mut().zip(norms) {
+                    *sum += f64::from(norm);
+                }
+            }
+            steps += 1;
+            self.steps_done += 1;
+            observer.step_finished(&StepEvent {
+                epoch,
+                step: index + 1,
+                steps_per_epoch,
+                loss: stats.loss,
+                lr,
+            });
+            if let Some(limit) = self.request.time_limit
+                && self.started.elapsed() > limit
+            {
+                return Err(Halt::Timeout(format!(
+                    "time limit of {:.0} s reached at epoch {epoch}, step {}",
+                    limit.as_secs_f64(),
+                    index + 1
+                )));
+            }
+        }
+        let epoch_s = started.elapsed().as_secs_f64();
+        let rows_trained = (steps * batch_rows).min(train.rows);
+
+        let eval_started = Instant::now();
+        let train_score = self.score(train).map_err(Halt::Failed)?;
+        let validation = match &self.request.data.validation {
+            Some(split) => Some(self.score(split).map_err(Halt::Failed)?),
+            None => None,
+        };
+        let eval_s = eval_started.elapsed().as_secs_f64();
+        if !train_score.loss.is_finite() {
+            return Err(Halt::Diverged(format!(
+                "training loss {} after epoch {epoch}",
+                train_score.loss
+            )));
+        }
+        Ok(EpochRecord {
+            epoch,
+            lr,
+            train_loss: train_score.loss,
+            train_accuracy: train_score.accuracy,
+            val_loss: validation.map(|score| score.loss),
+            val_accuracy: validation.map(|score| score.accuracy),
+            step_loss: loss_sum / steps.max(1) as f64,
+            epoch_s,
+            eval_s,
+            samples_per_s: rows_trained as f64 / epoch_s.max(1e-12),
+            grad_norms: grad_norm_sums
+                .map(|sums| sums.into_iter().map(|s| s / steps.max(1) as f64).collect()),
+        })
+    }
+
+    fn score(&mut self, split: &Split) -> Result<Score, String> {
+        let trainer = &mut self.trainer;
+        metrics::evaluate(split, self.request.data.features, &self.network, |x, rows| {
+            trainer.predict(x, rows)
+        })
+        .map_err(|error| error.to_string())
+    }
+}
+
+/// Copies the rows of `indices` into the batch buffers (reused from step to step).
+#[allow(clippy::too_many_arguments)]
+fn gather(
+    indices: &[usize],
+    split: &Split,
+    features: usize,
+    targets: &[f32],
+    outputs: usize,
+    batch_inputs: &mut Vec<f32>,
+    batch_labels: &mut Vec<u32>,
+    batch_targets: &mut Vec<f32>,
+) {
+    batch_inputs.clear();
+    batch_labels.clear();
+    batch_targets.clear();
+    for &row in indices {
+        batch_inputs.extend_from_slice(split.row(row, features));
+        batch_labels.push(split.labels[row]);
+        batch_targets.extend_from_slice(&targets[row * outputs..(row + 1) * outputs]);
+    }
+}
+
+/// Early stopping on a validation metric.
+struct EarlyStopper {
+    rule: EarlyStopping,
+    best: f64,
+    epochs_without_improvement: usize,
+}
+
+impl EarlyStopper {
+    fn new(rule: EarlyStopping) -> EarlyStopper {
+        EarlyStopper {
+            rule,
+            best: f64::INFINITY,
+            epochs_without_improvement: 0,
+        }
+    }
+
+    fn should_stop(&mut self, record: &EpochRecord) -> bool {
+        // Compare losses as they are and accuracies negated, so lower is better for both.
+        let value = match self.rule.monitor {
+            Monitor::ValLoss => record.val_loss,
+            Monitor::ValAccuracy => record.val_accuracy.map(|accuracy| -accuracy),
+        };
+        let Some(value) = value else {
+            return false;
+        };
+        if value < self.best - self.rule.min_delta {
+            self.best = value;
+            self.epochs_without_improvement = 0;
+        } else {
+            self.epochs_without_improvement += 1;
+        }
+        self.epochs_without_improvement >= self.rule.patience
+    }
+}
