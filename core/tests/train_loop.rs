@@ -1,0 +1,353 @@
+//! The shared loop, driven with a scripted backend: batch order, learning rates, divergence,
+//! failures, early stopping and step limits are the harness's job, so they are tested here
+//! once for every backend.
+
+use std::sync::{Arc, Mutex};
+
+use nnbench_core::capability::{Capability, Category, Support};
+use nnbench_core::data::{Dataset, Split};
+use nnbench_core::spec::*;
+use nnbench_core::train::{self, Quiet, Status, UnitRequest};
+use nnbench_core::{Backend, BackendError, Batch, StepStats, Trainer, TrainerSetup, Weights};
+
+/// What the scripted trainer saw.
+#[derive(Default, Debug)]
+struct Log {
+    batches: Vec<Vec<u32>>,
+    rates: Vec<f32>,
+    init: Option<Weights>,
+}
+
+#[derive(Clone)]
+struct Script {
+    log: Arc<Mutex<Log>>,
+    /// Loss reported at each step (repeats the last one when exhausted).
+    losses: Vec<f32>,
+    /// Validation outputs get worse with each epoch when set.
+    worsening_predictions: bool,
+    panic_at_step: Option<usize>,
+    fail_build: bool,
+    unsupported_adam: bool,
+}
+
+impl Script {
+    fn new() -> Script {
+        Script {
+            log: Arc::default(),
+            losses: vec![0.5],
+            worsening_predictions: false,
+            panic_at_step: None,
+            fail_build: false,
+            unsupported_adam: false,
+        }
+    }
+}
+
+impl Backend for Script {
+    fn name(&self) -> &'static str {
+        "script"
+    }
+    fn framework_version(&self) -> String {
+        "script 1".into()
+    }
+    fn capabilities(&self) -> Vec<Capability> {
+        let mut caps = vec![
+            Capability::new(Category::Layer, "dense", Support::Framework),
+            Capability::new(Category::Activation, "tanh", Support::Framework),
+            Capability::new(Category::Head, "softmax_cross_entropy", Support::Framework),
+            Capability::new(Category::Optimizer, "sgd", Support::Framework),
+        ];
+        caps.push(Capability::new(
+            Category::Optimizer,
+            "adam",
+            if self.unsupported_adam {
+                Support::Unsupported("no Adam here".into())
+            } else {
+                Support::Adapter
+            },
+        ));
+        caps
+    }
+    fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError> {
+        if self.fail_build {
+            return Err(BackendError::Framework {
+                framework: "script",
+                message: "no device".into(),
+            });
+        }
+        self.log.lock().unwrap().init = setup.init.cloned();
+        Ok(Box::new(ScriptTrainer {
+            script: self.clone(),
+            steps: 0,
+            outputs: setup.network.outputs,
+        }))
+    }
+}
+
+struct ScriptTrainer {
+    script: Script,
+    steps: usize,
+    outputs: usize,
+}
+
+impl Trainer for ScriptTrainer {
+    fn train_batch(&mut self, batch: &Batch<'_>, lr: f32) -> Result<StepStats, BackendError> {
+        assert_eq!(batch.inputs.len(), batch.rows * batch.features);
+        assert_eq!(batch.targets.len(), batch.rows * self.outputs);
+        if self.script.panic_at_step == Some(self.steps) {
+            panic!("scripted panic");
+        }
+        let mut log = self.script.log.lock().unwrap();
+        log.batches.push(batch.labels.to_vec());
+        log.rates.push(lr);
+        let loss = *self
+            .script
+            .losses
+            .get(self.steps)
+            .or(self.script.losses.last())
+            .unwrap();
+        self.steps += 1;
+        Ok(StepStats {
+            loss,
+            grad_norms: None,
+        })
+    }
+
+    fn predict(&mut self, _inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
+        // Predicts class 0 with a confidence that falls as training goes on when worsening.
+        let p0 = if self.script.worsening_predictions {
+            (0.9 - 0.1 * self.steps as f32).max(0.05)
+        } else {
+            0.9
+        };
+        let mut out = vec![(1.0 - p0) / (self.outputs - 1) as f32; rows * self.outputs];
+        for row in 0..rows {
+            out[row * self.outputs] = p0;
+        }
+        Ok(out)
+    }
+
+    fn weights(&self) -> Result<Weights, BackendError> {
+        Ok(Weights::default())
+    }
+}
+
+fn dataset(rows: usize) -> Dataset {
+    let split = |rows: usize| Split {
+        inputs: (0..rows * 2).map(|i| i as f32).collect(),
+        labels: (0..rows as u32).map(|i| i % 3).collect(),
+        rows,
+    };
+    let mut train = split(rows);
+    // Labels carry the row index so batch order is visible in the log.
+    train.labels = (0..rows as u32).collect();
+    // Validation rows are all class 0, whose predicted probability only falls.
+    let mut validation = split(6);
+    validation.labels = vec![0; 6];
+    Dataset {
+        name: "toy".into(),
+        features: 2,
+        classes: rows.max(3),
+        train,
+        validation: Some(validation),
+        test: split(6),
+    }
+}
+
+fn run_spec(batch: usize, epochs: usize) -> RunSpec {
+    RunSpec {
+        dataset: DatasetSpec {
+            source: DatasetSource::Logic {
+                gate: LogicGate::Xor,
+            },
+            train_size: None,
+            test_size: None,
+            scaling: Scaling::None,
+            validation_fraction: 0.0,
+        },
+        model: ModelSpec {
+            layers: vec![LayerSpec::Dense {
+                units: 3,
+                activation: Activation::Tanh,
+            }],
+            output: OutputSpec {
+                head: OutputHead::SoftmaxCrossEntropy,
+            },
+        },
+        init: InitSpec {
+            weights: InitScheme::GlorotUniform,
+            biases: InitScheme::Zeros,
+        },
+        optimizer: OptimizerSpec {
+            learning_rate: 0.5,
+            kind: OptimizerKind::Sgd,
+        },
+        regularization: RegularizationSpec {
+            l1: 0.0,
+            l2: 0.0,
+            clip_value: None,
+            clip_norm: None,
+        },
+        training: TrainingSpec {
+            epochs,
+            batch: BatchSize::Size(batch),
+            shuffle: true,
+            seeds: vec![0],
+            schedule: Schedule::Constant,
+            early_stopping: None,
+            record_grad_norms: false,
+            divergence_loss: f64::INFINITY,
+        },
+        backends: vec!["script".into()],
+        threads: 1,
+    }
+}
+
+fn batches(script: &Script, run: &RunSpec, seed: u64) -> Vec<Vec<u32>> {
+    let data = dataset(10);
+    let outcome = train::run_unit(script, &UnitRequest::new(run, &data, seed), &mut Quiet);
+    assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.reason);
+    std::mem::take(&mut script.log.lock().unwrap().batches)
+}
+
+#[test]
+fn batch_order_is_seeded_and_covers_every_row_each_epoch() {
+    let run = run_spec(4, 2);
+    let script = Script::new();
+    let first = batches(&script, &run, 1);
+    let again = batches(&script, &run, 1);
+    let other = batches(&script, &run, 2);
+    assert_eq!(first, again);
+    assert_ne!(first, other);
+    // 10 rows in batches of 4: 4, 4, 2 per epoch; every row once per epoch.
+    assert_eq!(
+        first.iter().map(Vec::len).collect::<Vec<_>>(),
+        [4, 4, 2, 4, 4, 2]
+    );
+    for epoch in first.chunks(3) {
+        let mut rows: Vec<u32> = epoch.concat();
+        rows.sort_unstable();
+        assert_eq!(rows, (0..10).collect::<Vec<_>>());
+    }
+    assert_ne!(first[..3], first[3..], "reshuffled each epoch");
+}
+
+#[test]
+fn without_shuffle_rows_come_in_order_and_full_batch_is_one_step() {
+    let mut run = run_spec(4, 1);
+    run.training.shuffle = false;
+    let script = Script::new();
+    assert_eq!(batches(&script, &run, 0)[0], [0, 1, 2, 3]);
+    run.training.batch = BatchSize::Full;
+    assert_eq!(batches(&script, &run, 0), [(0..10).collect::<Vec<u32>>()]);
+}
+
+#[test]
+fn the_harness_draws_the_init_and_passes_each_steps_rate() {
+    let mut run = run_spec(5, 4);
+    run.training.schedule = Schedule::Step {
+        step_epochs: 2,
+        gamma: 0.1,
+    };
+    let script = Script::new();
+    batches(&script, &run, 3);
+    let log = script.log.lock().unwrap();
+    assert_eq!(log.rates, [0.5, 0.5, 0.5, 0.5, 0.05, 0.05, 0.05, 0.05]);
+    let init = log.init.as_ref().expect("init handed over");
+    let network = nnbench_core::Network::new(&run.model, 2, 10);
+    assert_eq!(
+        Some(init),
+        nnbench_core::init::initial_weights(&network, &run.init, 3).as_ref()
+    );
+}
+
+#[test]
+fn a_nan_loss_ends_the_unit_as_diverged_keeping_earlier_epochs() {
+    let run = run_spec(5, 5);
+    let mut script = Script::new();
+    script.losses = vec![1.0, 0.9, 0.8, 0.7, f32::NAN];
+    let data = dataset(10);
+    let outcome = train::run_unit(&script, &UnitRequest::new(&run, &data, 0), &mut Quiet);
+    assert_eq!(outcome.status, Status::Diverged);
+    assert_eq!(outcome.epochs.len(), 2);
+    assert!(outcome.reason.unwrap().contains("epoch 3, step 1"));
+
+    let mut run = run_spec(5, 5);
+    run.training.divergence_loss = 0.75;
+    script.losses = vec![0.5, 0.5, 0.9];
+    let outcome = train::run_unit(&script, &UnitRequest::new(&run, &data, 0), &mut Quiet);
+    assert_eq!(outcome.status, Status::Diverged);
+}
+
+#[test]
+fn a_panicking_or_failing_backend_becomes_a_failed_unit() {
+    let run = run_spec(5, 2);
+    let data = dataset(10);
+    let mut script = Script::new();
+    script.panic_at_step = Some(1);
+    let outcome = train::run_unit(&script, &UnitRequest::new(&run, &data, 0), &mut Quiet);
+    assert_eq!(outcome.status, Status::Failed);
+    assert!(outcome.reason.unwrap().contains("scripted panic"));
+
+    let mut script = Script::new();
+    script.fail_build = true;
+    let outcome = train::run_unit(&script, &UnitRequest::new(&run, &data, 0), &mut Quiet);
+    assert_eq!(outcome.status, Status::Failed);
+    assert!(outcome.reason.unwrap().contains("no device"));
+}
+
+#[test]
+fn an_unsupported_feature_is_reported_with_its_reason() {
+    let mut run = run_spec(5, 2);
+    run.optimizer.kind = OptimizerKind::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+    };
+    let data = dataset(10);
+    let mut script = Script::new();
+    script.unsupported_adam = true;
+    let outcome = train::run_unit(&script, &UnitRequest::new(&run, &data, 0), &mut Quiet);
+    assert_eq!(outcome.status, Status::Unsupported);
+    assert_eq!(
+        outcome.reason.unwrap(),
+        "optimizer `adam` is not supported: no Adam here"
+    );
+    run.model.layers.push(LayerSpec::Dropout { rate: 0.5 });
+    script.unsupported_adam = false;
+    let outcome = train::run_unit(&script, &UnitRequest::new(&run, &data, 0), &mut Quiet);
+    assert_eq!(outcome.status, Status::Unsupported);
+    assert!(outcome.reason.unwrap().contains("layer `dropout`"));
+}
+
+#[test]
+fn early_stopping_ends_training_after_patience_epochs_without_improvement() {
+    let mut run = run_spec(5, 20);
+    run.training.early_stopping = Some(EarlyStopping {
+        monitor: Monitor::ValLoss,
+        patience: 3,
+        min_delta: 0.0,
+    });
+    let data = dataset(10);
+    let mut script = Script::new();
+    script.worsening_predictions = true;
+    let outcome = train::run_unit(&script, &UnitRequest::new(&run, &data, 0), &mut Quiet);
+    assert_eq!(outcome.status, Status::Ok);
+    assert!(outcome.stopped_early);
+    // Validation loss rises after the first epoch: best at 1, then 3 epochs without gain.
+    assert_eq!(outcome.epochs.len(), 4);
+}
+
+#[test]
+fn max_steps_stops_mid_epoch() {
+    let run = run_spec(4, 10);
+    let data = dataset(10);
+    let script = Script::new();
+    let mut request = UnitRequest::new(&run, &data, 0);
+    request.max_steps = Some(5);
+    let outcome = train::run_unit(&script, &request, &mut Quiet);
+    assert_eq!(outcome.status, Status::Ok);
+    assert_eq!(script.log.lock().unwrap().batches.len(), 5);
+    assert_eq!(outcome.epochs.len(), 2);
+    assert!(outcome.test.is_some());
+}
