@@ -4,14 +4,15 @@
 //! - [`idx`]: the IDX format of MNIST and Fashion-MNIST, raw or gzip-compressed;
 //! - [`fetch`]: getting those files when missing, from an ordered list of sources, verified;
 //! - [`synthetic`]: logic-gate truth tables and Gaussian blobs from a seed;
-//! - [`load`]: turning a [`DatasetSpec`](crate::spec::DatasetSpec) into a [`Dataset`].
+//! - [`load`](mod@load): turning a [`DatasetSpec`](crate::spec::DatasetSpec) into a [`Dataset`].
 
 pub mod fetch;
 pub mod idx;
 pub mod load;
 pub mod synthetic;
 
-pub use load::{DataOptions, load};
+pub use fetch::{FetchProgress, Silent};
+pub use load::{DATA_DIR_ENV, DataOptions, load};
 
 /// Examples as `rows × features` `f32` values, row-major, with their class indices.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -57,6 +58,15 @@ pub enum DataError {
         dataset: String,
         attempts: String,
         hint: String,
+    },
+    #[error(
+        "{dataset}: {missing} not found in {dir}, and fetching is disabled; allow fetching, or \
+         place the files there by hand (raw IDX files, or gzip-compressed with .gz appended)"
+    )]
+    NotPresent {
+        dataset: String,
+        dir: String,
+        missing: String,
     },
     #[error("{0}")]
     Invalid(String),
