@@ -66,7 +66,9 @@ pub enum DatasetSource {
     Mnist,
     FashionMnist,
     /// Truth table of a two-input logic gate; the four rows are both train and test set.
-    Logic { gate: LogicGate },
+    Logic {
+        gate: LogicGate,
+    },
     /// Gaussian blobs in `features` dimensions, generated from `seed`.
     Blobs(BlobsSpec),
 }
@@ -121,7 +123,10 @@ pub struct ModelSpec {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LayerSpec {
     /// A fully connected layer followed by its activation.
-    Dense { units: usize, activation: Activation },
+    Dense {
+        units: usize,
+        activation: Activation,
+    },
     /// An activation on its own (e.g. after a batch-norm layer).
     Activation { function: Activation },
     /// Inverted dropout: zeroes each unit with probability `rate` while training and scales
@@ -256,9 +261,13 @@ pub enum InitScheme {
     LecunNormal,
     Zeros,
     /// U(±limit).
-    Uniform { limit: f64 },
+    Uniform {
+        limit: f64,
+    },
     /// N(0, std²).
-    Normal { std: f64 },
+    Normal {
+        std: f64,
+    },
     /// Each framework's own default initialisation (results then start from different points).
     FrameworkDefault,
 }
@@ -285,16 +294,28 @@ pub struct OptimizerSpec {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OptimizerKind {
     Sgd,
-    Momentum { momentum: f64, nesterov: bool },
-    Rmsprop { alpha: f64, epsilon: f64 },
-    Adam { beta1: f64, beta2: f64, epsilon: f64 },
+    Momentum {
+        momentum: f64,
+        nesterov: bool,
+    },
+    Rmsprop {
+        alpha: f64,
+        epsilon: f64,
+    },
+    Adam {
+        beta1: f64,
+        beta2: f64,
+        epsilon: f64,
+    },
 }
 
 impl OptimizerKind {
     pub fn name(&self) -> &'static str {
         match self {
             OptimizerKind::Sgd => "sgd",
-            OptimizerKind::Momentum { nesterov: false, .. } => "momentum",
+            OptimizerKind::Momentum {
+                nesterov: false, ..
+            } => "momentum",
             OptimizerKind::Momentum { nesterov: true, .. } => "nesterov",
             OptimizerKind::Rmsprop { .. } => "rmsprop",
             OptimizerKind::Adam { .. } => "adam",
@@ -356,12 +377,21 @@ impl BatchSize {
 pub enum Schedule {
     Constant,
     /// η = η₀ · gamma^⌊epoch / step_epochs⌋ (epoch counted from 0).
-    Step { step_epochs: usize, gamma: f64 },
+    Step {
+        step_epochs: usize,
+        gamma: f64,
+    },
     /// η = η₀ / tᵖ with t the number of examples seen so far, plus one (scikit-learn's).
-    InvScaling { power_t: f64 },
+    InvScaling {
+        power_t: f64,
+    },
     /// η divided by `factor` once `patience` epochs in a row fail to lower the training loss
     /// by at least `tol`; the count then starts again (scikit-learn's `adaptive` is factor 5).
-    Adaptive { factor: f64, patience: usize, tol: f64 },
+    Adaptive {
+        factor: f64,
+        patience: usize,
+        tol: f64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
