@@ -29,6 +29,13 @@ pub trait Backend: Send + Sync {
         capability::check(run, &self.capabilities())
     }
 
+    /// Where this backend's arithmetic for `run` differs on purpose from the formulas in
+    /// [`OptimizerSpec`](crate::spec::OptimizerSpec) and the spec docs (ε placement, momentum
+    /// form…), in words for the parity report; `None` when it follows them.
+    fn formula_difference(&self, _run: &RunSpec) -> Option<String> {
+        None
+    }
+
     /// Builds a trainer holding the initial weights of `setup`. Called only after
     /// [`Backend::check`] accepted the run.
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError>;
@@ -76,8 +83,11 @@ pub struct StepStats {
 /// A network being trained by one framework.
 pub trait Trainer {
     /// One forward, backward and optimizer step on `batch` with learning rate `learning_rate`.
-    fn train_batch(&mut self, batch: &Batch<'_>, learning_rate: f32)
-    -> Result<StepStats, BackendError>;
+    fn train_batch(
+        &mut self,
+        batch: &Batch<'_>,
+        learning_rate: f32,
+    ) -> Result<StepStats, BackendError>;
 
     /// Output of the head in evaluation mode (dropout off, batch norm on running statistics)
     /// for `rows × features` inputs: `rows × network.outputs` values, row-major. Probabilities

@@ -142,4 +142,3 @@ pub const OPTIMIZERS: [&str; 5] = ["sgd", "momentum", "nesterov", "rmsprop", "ad
 pub const REGULARIZERS: [&str; 4] = ["l1", "l2", "clip_value", "clip_norm"];
 /// Names of the layer kinds, for capability tables.
 pub const LAYERS: [&str; 3] = ["dense", "dropout", "batch_norm"];
-

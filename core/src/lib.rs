@@ -7,10 +7,12 @@
 
 pub mod backend;
 pub mod capability;
+pub mod conformance;
 pub mod data;
 pub mod init;
 pub mod metrics;
 pub mod network;
+pub mod parity;
 pub mod rng;
 pub mod schedule;
 pub mod spec;

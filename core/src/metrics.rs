@@ -156,10 +156,7 @@ mod tests {
         let net = network(OutputHead::IdentityMse, 3);
         let s = score(&[1.0, 0.0, 0.5], &[0], &net);
         assert!((s.loss - 0.125).abs() < 1e-9);
-        assert_eq!(
-            encode_targets(&[2, 0], 3),
-            [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]
-        );
+        assert_eq!(encode_targets(&[2, 0], 3), [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
         assert_eq!(encode_targets(&[1, 0], 1), [1.0, 0.0]);
     }
 }

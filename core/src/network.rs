@@ -104,7 +104,9 @@ impl Network {
         self.layers
             .iter()
             .map(|layer| match *layer {
-                Layer::Dense { fan_in, fan_out, .. } => fan_in * fan_out + fan_out,
+                Layer::Dense {
+                    fan_in, fan_out, ..
+                } => fan_in * fan_out + fan_out,
                 Layer::BatchNorm { features, .. } => 2 * features,
                 _ => 0,
             })

@@ -70,10 +70,13 @@ mod tests {
 
     #[test]
     fn step_decays_every_step_epochs() {
-        let mut lr = LearningRate::new(1.0, Schedule::Step {
-            step_epochs: 2,
-            gamma: 0.5,
-        });
+        let mut lr = LearningRate::new(
+            1.0,
+            Schedule::Step {
+                step_epochs: 2,
+                gamma: 0.5,
+            },
+        );
         let rates: Vec<f64> = (0..5).map(|e| lr.for_epoch(e, 0)).collect();
         assert_eq!(rates, [1.0, 1.0, 0.5, 0.5, 0.25]);
     }
@@ -87,11 +90,14 @@ mod tests {
 
     #[test]
     fn adaptive_divides_after_patience_epochs_without_improvement() {
-        let mut lr = LearningRate::new(1.0, Schedule::Adaptive {
-            factor: 5.0,
-            patience: 2,
-            tol: 0.1,
-        });
+        let mut lr = LearningRate::new(
+            1.0,
+            Schedule::Adaptive {
+                factor: 5.0,
+                patience: 2,
+                tol: 0.1,
+            },
+        );
         for loss in [1.0, 0.5, 0.45] {
             assert_eq!(lr.for_epoch(0, 0), 1.0);
             lr.end_epoch(loss);

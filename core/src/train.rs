@@ -335,7 +335,11 @@ impl Loop<'_> {
         let mut grad_norm_sums: Option<Vec<f64>> = None;
         let mut steps = 0usize;
         for (index, chunk) in self.order.chunks(batch_rows).enumerate() {
-            if self.request.max_steps.is_some_and(|max| self.steps_done >= max) {
+            if self
+                .request
+                .max_steps
+                .is_some_and(|max| self.steps_done >= max)
+            {
                 if steps == 0 {
                     return Err(Halt::MaxSteps);
                 }
@@ -429,9 +433,12 @@ impl Loop<'_> {
 
     fn score(&mut self, split: &Split) -> Result<Score, String> {
         let trainer = &mut self.trainer;
-        metrics::evaluate(split, self.request.data.features, &self.network, |x, rows| {
-            trainer.predict(x, rows)
-        })
+        metrics::evaluate(
+            split,
+            self.request.data.features,
+            &self.network,
+            |x, rows| trainer.predict(x, rows),
+        )
         .map_err(|error| error.to_string())
     }
 }

@@ -1,0 +1,78 @@
+//! Output heads: the function applied on top of the last dense layer, its loss, and the
+//! gradient of the mean batch loss with respect to the last layer's output.
+//!
+//! Losses are means over the rows of the batch, as the harness defines them
+//! ([`OutputHead`]); gradients are therefore divided by the row count.
+
+use nnbench_core::spec::OutputHead;
+
+use crate::activation::sigmoid;
+
+/// Turns raw outputs `z` (`rows × width`) into the head's predictions, in place.
+pub fn predict(head: OutputHead, z: &mut [f32], width: usize) {
+    match head {
+        OutputHead::SoftmaxCrossEntropy => z.chunks_exact_mut(width).for_each(softmax),
+        OutputHead::SigmoidBinaryCrossEntropy => z.iter_mut().for_each(|v| *v = sigmoid(*v)),
+        OutputHead::IdentityMse => {}
+        OutputHead::Step => z.iter_mut().for_each(|v| *v = step(*v)),
+    }
+}
+
+fn step(z: f32) -> f32 {
+    if z >= 0.0 { 1.0 } else { 0.0 }
+}
+
+fn softmax(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in row.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    row.iter_mut().for_each(|v| *v /= sum);
+}
+
+/// Mean loss over the batch; `z` is replaced by d(loss)/dz.
+///
+/// The step unit's "gradient" is the perceptron rule: −(y − ŷ) on misclassified rows and 0
+/// elsewhere, so that a gradient step w ← w − η·xᵀ·dz is Rosenblatt's w ← w + η (y − ŷ) x.
+pub fn loss_and_gradient(head: OutputHead, z: &mut [f32], targets: &[f32], width: usize) -> f32 {
+    let rows = z.len() / width.max(1);
+    let scale = 1.0 / rows.max(1) as f32;
+    let mut total = 0.0f64;
+    match head {
+        OutputHead::SoftmaxCrossEntropy => {
+            for (row, target) in z.chunks_exact_mut(width).zip(targets.chunks_exact(width)) {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let log_sum = row.iter().map(|&v| (v - max).exp()).sum::<f32>().ln() + max;
+                for (v, &t) in row.iter_mut().zip(target) {
+                    let log_p = *v - log_sum;
+                    total -= f64::from(t * log_p);
+                    *v = (log_p.exp() - t) * scale;
+                }
+            }
+        }
+        OutputHead::SigmoidBinaryCrossEntropy => {
+            for (v, &t) in z.iter_mut().zip(targets) {
+                // max(z, 0) − z·t + ln(1 + e^−|z|): the loss without overflow for any z.
+                total += f64::from(v.max(0.0) - *v * t + (-v.abs()).exp().ln_1p());
+                *v = (sigmoid(*v) - t) * scale;
+            }
+        }
+        OutputHead::IdentityMse => {
+            for (v, &t) in z.iter_mut().zip(targets) {
+                let error = *v - t;
+                total += f64::from(0.5 * error * error);
+                *v = error * scale;
+            }
+        }
+        OutputHead::Step => {
+            for (v, &t) in z.iter_mut().zip(targets) {
+                let error = t - step(*v);
+                total += f64::from(error.abs());
+                *v = -error * scale;
+            }
+        }
+    }
+    (total / rows.max(1) as f64) as f32
+}

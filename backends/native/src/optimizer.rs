@@ -1,0 +1,229 @@
+//! The update rules, apart from the model (as in scikit-learn's `_stochastic_optimizers`):
+//! regularization and clipping of the gradient, then one optimizer step, all over the flat
+//! parameter and gradient vectors of the network.
+//!
+//! Order, as documented on [`RegularizationSpec`]: g ← g + l2·w + l1·sign(w) on dense weights,
+//! then clipping by value, then by global norm, then the optimizer's formula
+//! ([`OptimizerSpec`](nnbench_core::spec::OptimizerSpec), PyTorch's forms).
+
+use std::ops::Range;
+
+use nnbench_core::spec::{OptimizerKind, RegularizationSpec};
+
+/// Adds the L1/L2 penalties' gradient on `weight_ranges` and clips the whole gradient.
+pub fn regularize(
+    regularization: &RegularizationSpec,
+    params: &[f32],
+    grads: &mut [f32],
+    weight_ranges: &[Range<usize>],
+) {
+    let (l1, l2) = (regularization.l1 as f32, regularization.l2 as f32);
+    if l1 != 0.0 || l2 != 0.0 {
+        for range in weight_ranges {
+            for (g, &w) in grads[range.clone()].iter_mut().zip(&params[range.clone()]) {
+                let sign = if w > 0.0 {
+                    1.0
+                } else if w < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                };
+                *g += l2 * w + l1 * sign;
+            }
+        }
+    }
+    if let Some(limit) = regularization.clip_value {
+        let limit = limit as f32;
+        grads.iter_mut().for_each(|g| *g = g.clamp(-limit, limit));
+    }
+    if let Some(max_norm) = regularization.clip_norm {
+        let norm = grads
+            .iter()
+            .map(|&g| f64::from(g) * f64::from(g))
+            .sum::<f64>()
+            .sqrt();
+        if norm > max_norm {
+            let scale = (max_norm / norm) as f32;
+            grads.iter_mut().for_each(|g| *g *= scale);
+        }
+    }
+}
+
+/// An optimizer with its state for every parameter.
+pub struct Optimizer {
+    kind: OptimizerKind,
+    /// First moment / velocity / squared average, depending on the kind.
+    first: Vec<f32>,
+    /// Adam's second moment.
+    second: Vec<f32>,
+    step: i32,
+}
+
+impl Optimizer {
+    pub fn new(kind: OptimizerKind, parameters: usize) -> Optimizer {
+        let first = match kind {
+            OptimizerKind::Sgd => Vec::new(),
+            _ => vec![0.0; parameters],
+        };
+        let second = match kind {
+            OptimizerKind::Adam { .. } => vec![0.0; parameters],
+            _ => Vec::new(),
+        };
+        Optimizer {
+            kind,
+            first,
+            second,
+            step: 0,
+        }
+    }
+
+    pub fn step(&mut self, params: &mut [f32], grads: &[f32], learning_rate: f32) {
+        self.step = self.step.saturating_add(1);
+        let lr = learning_rate;
+        match self.kind {
+            OptimizerKind::Sgd => {
+                for (p, &g) in params.iter_mut().zip(grads) {
+                    *p -= lr * g;
+                }
+            }
+            OptimizerKind::Momentum { momentum, nesterov } => {
+                let mu = momentum as f32;
+                let state = params.iter_mut().zip(grads).zip(&mut self.first);
+                for ((p, &g), v) in state {
+                    *v = mu * *v + g;
+                    *p -= lr * if nesterov { g + mu * *v } else { *v };
+                }
+            }
+            OptimizerKind::Rmsprop { alpha, epsilon } => {
+                let (alpha, epsilon) = (alpha as f32, epsilon as f32);
+                let state = params.iter_mut().zip(grads).zip(&mut self.first);
+                for ((p, &g), s) in state {
+                    *s = alpha * *s + (1.0 - alpha) * g * g;
+                    *p -= lr * g / (s.sqrt() + epsilon);
+                }
+            }
+            OptimizerKind::Adam {
+                beta1,
+                beta2,
+                epsilon,
+            } => {
+                let correction1 = 1.0 - beta1.powi(self.step);
+                let correction2 = 1.0 - beta2.powi(self.step);
+                let (beta1, beta2, epsilon) = (beta1 as f32, beta2 as f32, epsilon as f32);
+                let step_size = lr / correction1 as f32;
+                let root_correction2 = correction2.sqrt() as f32;
+                let state = params
+                    .iter_mut()
+                    .zip(grads)
+                    .zip(self.first.iter_mut().zip(&mut self.second));
+                for ((p, &g), (m, v)) in state {
+                    *m = beta1 * *m + (1.0 - beta1) * g;
+                    *v = beta2 * *v + (1.0 - beta2) * g * g;
+                    *p -= step_size * *m / (v.sqrt() / root_correction2 + epsilon);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! One worked step per optimizer, the expected numbers worked out by hand from the
+    //! formulas in the spec's documentation.
+
+    use super::*;
+
+    fn two_steps(kind: OptimizerKind) -> (f32, f32) {
+        let mut optimizer = Optimizer::new(kind, 1);
+        let mut w = [1.0f32];
+        optimizer.step(&mut w, &[0.5], 0.1);
+        let first = w[0];
+        optimizer.step(&mut w, &[0.5], 0.1);
+        (first, w[0])
+    }
+
+    fn close(a: f32, b: f64) {
+        assert!((f64::from(a) - b).abs() < 1e-6, "{a} != {b}");
+    }
+
+    #[test]
+    fn sgd_moves_against_the_gradient() {
+        let (one, two) = two_steps(OptimizerKind::Sgd);
+        close(one, 0.95); // 1 − 0.1·0.5
+        close(two, 0.90);
+    }
+
+    #[test]
+    fn momentum_accumulates_velocity() {
+        let kind = OptimizerKind::Momentum {
+            momentum: 0.9,
+            nesterov: false,
+        };
+        let (one, two) = two_steps(kind);
+        close(one, 0.95); // v = 0.5
+        close(two, 0.95 - 0.1 * 0.95); // v = 0.9·0.5 + 0.5 = 0.95
+    }
+
+    #[test]
+    fn nesterov_looks_ahead() {
+        let kind = OptimizerKind::Momentum {
+            momentum: 0.9,
+            nesterov: true,
+        };
+        let (one, two) = two_steps(kind);
+        close(one, 1.0 - 0.1 * (0.5 + 0.9 * 0.5)); // 0.905
+        close(two, 0.905 - 0.1 * (0.5 + 0.9 * 0.95)); // 0.7695
+    }
+
+    #[test]
+    fn rmsprop_divides_by_the_root_mean_square() {
+        let kind = OptimizerKind::Rmsprop {
+            alpha: 0.9,
+            epsilon: 1e-8,
+        };
+        let (one, two) = two_steps(kind);
+        // s = 0.1·0.25 = 0.025; step = 0.1·0.5/√0.025 = 0.316228
+        close(one, 1.0 - 0.1 * 0.5 / (0.025f64.sqrt() + 1e-8));
+        // s = 0.9·0.025 + 0.025 = 0.0475
+        close(two, f64::from(one) - 0.1 * 0.5 / (0.0475f64.sqrt() + 1e-8));
+    }
+
+    #[test]
+    fn adam_first_step_is_the_learning_rate() {
+        let kind = OptimizerKind::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        };
+        let (one, two) = two_steps(kind);
+        // m̂ = g, v̂ = g², so the step is η·g/|g| = η (up to ε).
+        close(one, 1.0 - 0.1 * 0.5 / (0.5 + 1e-8));
+        // constant gradient: m̂ = g and v̂ = g² again.
+        close(two, f64::from(one) - 0.1 * 0.5 / (0.5 + 1e-8));
+    }
+
+    #[test]
+    fn penalties_apply_to_weights_and_clipping_to_everything() {
+        let params = [2.0, -1.0, 0.0, 5.0];
+        let mut grads = [0.0, 0.0, 0.0, 3.0];
+        let regularization = RegularizationSpec {
+            l1: 0.1,
+            l2: 0.5,
+            clip_value: Some(1.0),
+            clip_norm: None,
+        };
+        regularize(&regularization, &params, &mut grads, &[0..3]);
+        // w = 2: 0.5·2 + 0.1 = 1.1 → clipped to 1; w = −1: −0.6; w = 0: 0; bias 3 → 1.
+        assert_eq!(grads, [1.0, -0.6, 0.0, 1.0]);
+        let regularization = RegularizationSpec {
+            l1: 0.0,
+            l2: 0.0,
+            clip_value: None,
+            clip_norm: Some(1.0),
+        };
+        let mut grads = [3.0, 4.0];
+        regularize(&regularization, &[0.0, 0.0], &mut grads, &[0..2]);
+        close(grads[0], 0.6);
+        close(grads[1], 0.8);
+    }
+}

@@ -1,0 +1,633 @@
+//! The native network: forward and backward written out by hand, layer by layer, the chain
+//! rule as the course writes it (δ of a layer = δ of the next one times its weights,
+//! times the derivative of the activation).
+//!
+//! Parameters and their gradients live in two flat vectors, so that regularization,
+//! clipping and the optimizer are plain loops over all of them. Every buffer is sized on
+//! the first batch of a given size and reused after, so a training step does not allocate.
+
+use std::ops::Range;
+
+use nnbench_core::rng::Rng;
+use nnbench_core::spec::{Activation, RegularizationSpec};
+use nnbench_core::weights::{Tensor, Weights};
+use nnbench_core::{BackendError, Batch, Layer, Network, StepStats, Trainer, TrainerSetup};
+
+use crate::activation;
+use crate::head;
+use crate::matmul::{MatRef, Threads, matmul};
+use crate::optimizer::{Optimizer, regularize};
+
+struct Dense {
+    fan_in: usize,
+    fan_out: usize,
+    activation: Activation,
+    weight: Range<usize>,
+    bias: Range<usize>,
+    /// Pre-activation x·W + b.
+    z: Vec<f32>,
+    /// f(z); unused for the identity.
+    out: Vec<f32>,
+}
+
+struct BatchNorm {
+    features: usize,
+    momentum: f32,
+    epsilon: f32,
+    gamma: Range<usize>,
+    beta: Range<usize>,
+    running_mean: Vec<f32>,
+    running_var: Vec<f32>,
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+    x_hat: Vec<f32>,
+    out: Vec<f32>,
+}
+
+enum Node {
+    Dense(Dense),
+    Activation {
+        function: Activation,
+        out: Vec<f32>,
+    },
+    Dropout {
+        rate: f32,
+        /// 0 for a dropped unit, 1/(1 − rate) for a kept one.
+        mask: Vec<f32>,
+        out: Vec<f32>,
+    },
+    BatchNorm(BatchNorm),
+}
+
+impl Node {
+    fn output(&self, len: usize) -> &[f32] {
+        let buffer = match self {
+            Node::Dense(dense) if dense.activation == Activation::Identity => &dense.z,
+            Node::Dense(dense) => &dense.out,
+            Node::Activation { out, .. } | Node::Dropout { out, .. } => out,
+            Node::BatchNorm(norm) => &norm.out,
+        };
+        &buffer[..len]
+    }
+
+    /// Grows every buffer to hold `len` values (rows × this layer's width).
+    fn reserve(&mut self, len: usize) {
+        let grow = |buffer: &mut Vec<f32>| {
+            if buffer.len() < len {
+                buffer.resize(len, 0.0);
+            }
+        };
+        match self {
+            Node::Dense(dense) => {
+                grow(&mut dense.z);
+                if dense.activation != Activation::Identity {
+                    grow(&mut dense.out);
+                }
+            }
+            Node::Activation { out, .. } => grow(out),
+            Node::Dropout { mask, out, .. } => {
+                grow(mask);
+                grow(out);
+            }
+            Node::BatchNorm(norm) => {
+                grow(&mut norm.x_hat);
+                grow(&mut norm.out);
+            }
+        }
+    }
+}
+
+pub struct NativeTrainer {
+    network: Network,
+    nodes: Vec<Node>,
+    params: Vec<f32>,
+    grads: Vec<f32>,
+    /// Ranges of dense weights in `params`: where L1/L2 apply.
+    weight_ranges: Vec<Range<usize>>,
+    /// First layer with parameters: backpropagation stops there.
+    first_trainable: usize,
+    optimizer: Optimizer,
+    regularization: RegularizationSpec,
+    record_grad_norms: bool,
+    dropout_rng: Rng,
+    delta: Vec<f32>,
+    delta_next: Vec<f32>,
+    threads: Threads,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl NativeTrainer {
+    pub fn new(setup: &TrainerSetup<'_>) -> Result<NativeTrainer, BackendError> {
+        let network = setup.network.clone();
+        let mut nodes = Vec::with_capacity(network.layers.len());
+        let mut size = 0;
+        let mut take = |len: usize| {
+            let range = size..size + len;
+            size += len;
+            range
+        };
+        for layer in &network.layers {
+            nodes.push(match *layer {
+                Layer::Dense {
+                    fan_in,
+                    fan_out,
+                    activation,
+                } => Node::Dense(Dense {
+                    fan_in,
+                    fan_out,
+                    activation,
+                    weight: take(fan_in * fan_out),
+                    bias: take(fan_out),
+                    z: Vec::new(),
+                    out: Vec::new(),
+                }),
+                Layer::Activation { function, .. } => Node::Activation {
+                    function,
+                    out: Vec::new(),
+                },
+                Layer::Dropout { rate, .. } => Node::Dropout {
+                    rate,
+                    mask: Vec::new(),
+                    out: Vec::new(),
+                },
+                Layer::BatchNorm {
+                    features,
+                    momentum,
+                    epsilon,
+                } => Node::BatchNorm(BatchNorm {
+                    features,
+                    momentum,
+                    epsilon,
+                    gamma: take(features),
+                    beta: take(features),
+                    running_mean: vec![0.0; features],
+                    running_var: vec![1.0; features],
+                    mean: vec![0.0; features],
+                    inv_std: vec![0.0; features],
+                    x_hat: Vec::new(),
+                    out: Vec::new(),
+                }),
+            });
+        }
+        let weight_ranges = nodes
+            .iter()
+            .filter_map(|node| match node {
+                Node::Dense(dense) => Some(dense.weight.clone()),
+                _ => None,
+            })
+            .collect();
+        let first_trainable = nodes
+            .iter()
+            .position(|node| matches!(node, Node::Dense(_) | Node::BatchNorm(_)))
+            .unwrap_or(0);
+        let threads = setup.threads.max(1);
+        let pool = if threads > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|error| BackendError::Framework {
+                    framework: "native",
+                    message: format!("cannot start {threads} threads: {error}"),
+                })?;
+            Some(pool)
+        } else {
+            None
+        };
+        let mut trainer = NativeTrainer {
+            network,
+            nodes,
+            params: vec![0.0; size],
+            grads: vec![0.0; size],
+            weight_ranges,
+            first_trainable,
+            optimizer: Optimizer::new(setup.run.optimizer.kind, size),
+            regularization: setup.run.regularization,
+            record_grad_norms: setup.run.training.record_grad_norms,
+            dropout_rng: Rng::derive(setup.seed, "dropout"),
+            delta: Vec::new(),
+            delta_next: Vec::new(),
+            threads: Threads(threads),
+            pool,
+        };
+        match setup.init {
+            Some(weights) => trainer
+                .load(weights)
+                .map_err(BackendError::WeightsMismatch)?,
+            None => trainer.default_init(setup.seed),
+        }
+        Ok(trainer)
+    }
+
+    /// Loads weights in the canonical layout (which is also the native one: W is [in, out]).
+    fn load(&mut self, weights: &Weights) -> Result<(), String> {
+        for (index, node) in self.nodes.iter_mut().enumerate() {
+            match node {
+                Node::Dense(dense) => {
+                    let shape = [dense.fan_in, dense.fan_out];
+                    let w = weights.expect(&format!("{index}.weight"), &shape)?;
+                    self.params[dense.weight.clone()].copy_from_slice(&w.data);
+                    let b = weights.expect(&format!("{index}.bias"), &[dense.fan_out])?;
+                    self.params[dense.bias.clone()].copy_from_slice(&b.data);
+                }
+                Node::BatchNorm(norm) => {
+                    let shape = [norm.features];
+                    let get = |kind: &str| weights.expect(&format!("{index}.{kind}"), &shape);
+                    self.params[norm.gamma.clone()].copy_from_slice(&get("gamma")?.data);
+                    self.params[norm.beta.clone()].copy_from_slice(&get("beta")?.data);
+                    norm.running_mean
+                        .copy_from_slice(&get("running_mean")?.data);
+                    norm.running_var.copy_from_slice(&get("running_var")?.data);
+                }
+                Node::Activation { .. } | Node::Dropout { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The native default: U(±1/√fan_in) for weights and biases (PyTorch's `nn.Linear`),
+    /// γ = 1 and β = 0 for batch norm.
+    fn default_init(&mut self, seed: u64) {
+        let mut rng = Rng::derive(seed, "native-init");
+        for node in &self.nodes {
+            match node {
+                Node::Dense(dense) => {
+                    let bound = 1.0 / (dense.fan_in.max(1) as f64).sqrt();
+                    for range in [dense.weight.clone(), dense.bias.clone()] {
+                        for value in &mut self.params[range] {
+                            *value = rng.uniform_in(-bound, bound) as f32;
+                        }
+                    }
+                }
+                Node::BatchNorm(norm) => {
+                    self.params[norm.gamma.clone()].fill(1.0);
+                    self.params[norm.beta.clone()].fill(0.0);
+                }
+                Node::Activation { .. } | Node::Dropout { .. } => {}
+            }
+        }
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        let mut widest = self.network.inputs;
+        for (node, layer) in self.nodes.iter_mut().zip(&self.network.layers) {
+            node.reserve(rows * layer.width());
+            widest = widest.max(layer.width());
+        }
+        for buffer in [&mut self.delta, &mut self.delta_next] {
+            if buffer.len() < rows * widest {
+                buffer.resize(rows * widest, 0.0);
+            }
+        }
+    }
+
+    fn forward(&mut self, inputs: &[f32], rows: usize, training: bool) {
+        self.reserve(rows);
+        let mut width = self.network.inputs;
+        for index in 0..self.nodes.len() {
+            let (before, after) = self.nodes.split_at_mut(index);
+            let x = match before.last() {
+                Some(previous) => previous.output(rows * width),
+                None => &inputs[..rows * width],
+            };
+            let node = &mut after[0];
+            match node {
+                Node::Dense(dense) => {
+                    let len = rows * dense.fan_out;
+                    let z = &mut dense.z[..len];
+                    let bias = &self.params[dense.bias.clone()];
+                    z.chunks_exact_mut(dense.fan_out)
+                        .for_each(|row| row.copy_from_slice(bias));
+                    let w = MatRef::new(&self.params[dense.weight.clone()], width, dense.fan_out);
+                    matmul(z, MatRef::new(x, rows, width), w, true, self.threads);
+                    if dense.activation != Activation::Identity {
+                        activation::forward(dense.activation, z, &mut dense.out[..len]);
+                    }
+                    width = dense.fan_out;
+                }
+                Node::Activation { function, out } => {
+                    activation::forward(*function, x, &mut out[..x.len()]);
+                }
+                Node::Dropout { rate, mask, out } => {
+                    let out = &mut out[..x.len()];
+                    if training && *rate > 0.0 {
+                        let keep = 1.0 / (1.0 - *rate);
+                        let rate = f64::from(*rate);
+                        for ((o, m), &v) in out.iter_mut().zip(mask.iter_mut()).zip(x) {
+                            *m = if self.dropout_rng.uniform() < rate {
+                                0.0
+                            } else {
+                                keep
+                            };
+                            *o = v * *m;
+                        }
+                    } else {
+                        out.copy_from_slice(x);
+                    }
+                }
+                Node::BatchNorm(norm) => {
+                    let params = &self.params;
+                    batch_norm_forward(norm, params, x, rows, training);
+                }
+            }
+        }
+    }
+
+    /// Backpropagates the loss gradient held in `self.delta` (rows × outputs) and fills
+    /// `self.grads`.
+    fn backward(&mut self, inputs: &[f32], rows: usize) {
+        for index in (self.first_trainable..self.nodes.len()).rev() {
+            let input_width = if index == 0 {
+                self.network.inputs
+            } else {
+                self.network.layers[index - 1].width()
+            };
+            let x = match index.checked_sub(1) {
+                Some(previous) => self.nodes[previous].output(rows * input_width),
+                None => &inputs[..rows * input_width],
+            };
+            let propagate = index > self.first_trainable;
+            match &self.nodes[index] {
+                Node::Dense(dense) => {
+                    let len = rows * dense.fan_out;
+                    let delta = &mut self.delta[..len];
+                    if dense.activation != Activation::Identity {
+                        activation::backward(dense.activation, &dense.z[..len], &dense.out, delta);
+                    }
+                    let delta = MatRef::new(delta, rows, dense.fan_out);
+                    let x = MatRef::new(x, rows, dense.fan_in);
+                    matmul(
+                        &mut self.grads[dense.weight.clone()],
+                        x.t(),
+                        delta,
+                        false,
+                        self.threads,
+                    );
+                    let bias_grad = &mut self.grads[dense.bias.clone()];
+                    bias_grad.fill(0.0);
+                    for row in self.delta[..len].chunks_exact(dense.fan_out) {
+                        bias_grad.iter_mut().zip(row).for_each(|(g, d)| *g += d);
+                    }
+                    if propagate {
+                        let w = MatRef::new(
+                            &self.params[dense.weight.clone()],
+                            dense.fan_in,
+                            dense.fan_out,
+                        );
+                        let delta = MatRef::new(&self.delta[..len], rows, dense.fan_out);
+                        let next = &mut self.delta_next[..rows * dense.fan_in];
+                        matmul(next, delta, w.t(), false, self.threads);
+                        std::mem::swap(&mut self.delta, &mut self.delta_next);
+                    }
+                }
+                Node::Activation { function, out } => {
+                    let len = x.len();
+                    activation::backward(*function, x, &out[..len], &mut self.delta[..len]);
+                }
+                Node::Dropout { mask, .. } => {
+                    let len = x.len();
+                    let delta = self.delta[..len].iter_mut();
+                    delta.zip(mask.iter()).for_each(|(d, m)| *d *= m);
+                }
+                Node::BatchNorm(norm) => {
+                    batch_norm_backward(norm, &self.params, &mut self.grads, &mut self.delta, rows);
+                }
+            }
+        }
+    }
+
+    fn grad_norms(&self) -> Vec<f32> {
+        self.weight_ranges
+            .iter()
+            .map(|range| {
+                let sum: f64 = self.grads[range.clone()]
+                    .iter()
+                    .map(|&g| f64::from(g) * f64::from(g))
+                    .sum();
+                sum.sqrt() as f32
+            })
+            .collect()
+    }
+
+    fn step(&mut self, batch: &Batch<'_>, learning_rate: f32) -> StepStats {
+        let rows = batch.rows;
+        self.forward(batch.inputs, rows, true);
+        let outputs = self.network.outputs;
+        let len = rows * outputs;
+        let last = self.nodes.len() - 1;
+        let (nodes, delta) = (&self.nodes, &mut self.delta);
+        delta[..len].copy_from_slice(nodes[last].output(len));
+        let loss = head::loss_and_gradient(
+            self.network.head,
+            &mut delta[..len],
+            &batch.targets[..len],
+            outputs,
+        );
+        self.backward(batch.inputs, rows);
+        let grad_norms = self.record_grad_norms.then(|| self.grad_norms());
+        regularize(
+            &self.regularization,
+            &self.params,
+            &mut self.grads,
+            &self.weight_ranges,
+        );
+        self.optimizer
+            .step(&mut self.params, &self.grads, learning_rate);
+        StepStats { loss, grad_norms }
+    }
+}
+
+fn batch_norm_forward(
+    norm: &mut BatchNorm,
+    params: &[f32],
+    x: &[f32],
+    rows: usize,
+    training: bool,
+) {
+    let features = norm.features;
+    let len = rows * features;
+    if training {
+        norm.mean.fill(0.0);
+        for row in x.chunks_exact(features) {
+            norm.mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+        }
+        let scale = 1.0 / rows as f32;
+        norm.mean.iter_mut().for_each(|m| *m *= scale);
+        // Reuse inv_std to accumulate the biased variance first.
+        norm.inv_std.fill(0.0);
+        for row in x.chunks_exact(features) {
+            for ((s, m), v) in norm.inv_std.iter_mut().zip(&norm.mean).zip(row) {
+                *s += (v - m) * (v - m);
+            }
+        }
+        let unbiased = if rows > 1 {
+            rows as f32 / (rows - 1) as f32
+        } else {
+            1.0
+        };
+        let momentum = norm.momentum;
+        for j in 0..features {
+            let variance = norm.inv_std[j] * scale;
+            norm.running_mean[j] =
+                (1.0 - momentum) * norm.running_mean[j] + momentum * norm.mean[j];
+            norm.running_var[j] =
+                (1.0 - momentum) * norm.running_var[j] + momentum * variance * unbiased;
+            norm.inv_std[j] = 1.0 / (variance + norm.epsilon).sqrt();
+        }
+    } else {
+        norm.mean.copy_from_slice(&norm.running_mean);
+        for (s, v) in norm.inv_std.iter_mut().zip(&norm.running_var) {
+            *s = 1.0 / (v + norm.epsilon).sqrt();
+        }
+    }
+    let gamma = &params[norm.gamma.clone()];
+    let beta = &params[norm.beta.clone()];
+    let rows_out = norm.x_hat[..len]
+        .chunks_exact_mut(features)
+        .zip(norm.out[..len].chunks_exact_mut(features))
+        .zip(x.chunks_exact(features));
+    for ((x_hat, out), x) in rows_out {
+        for j in 0..features {
+            x_hat[j] = (x[j] - norm.mean[j]) * norm.inv_std[j];
+            out[j] = gamma[j] * x_hat[j] + beta[j];
+        }
+    }
+}
+
+/// dx = γ/(σ·n) · (n·δ − Σδ − x̂·Σ(δ·x̂)), with Σδ = ∂β and Σ(δ·x̂) = ∂γ.
+fn batch_norm_backward(
+    norm: &BatchNorm,
+    params: &[f32],
+    grads: &mut [f32],
+    delta: &mut [f32],
+    rows: usize,
+) {
+    let features = norm.features;
+    let len = rows * features;
+    let (gamma_range, beta_range) = (norm.gamma.clone(), norm.beta.clone());
+    grads[gamma_range.clone()].fill(0.0);
+    grads[beta_range.clone()].fill(0.0);
+    for (d, x_hat) in delta[..len]
+        .chunks_exact(features)
+        .zip(norm.x_hat[..len].chunks_exact(features))
+    {
+        for j in 0..features {
+            grads[gamma_range.start + j] += d[j] * x_hat[j];
+            grads[beta_range.start + j] += d[j];
+        }
+    }
+    let gamma = &params[gamma_range.clone()];
+    let n = rows as f32;
+    for (d, x_hat) in delta[..len]
+        .chunks_exact_mut(features)
+        .zip(norm.x_hat[..len].chunks_exact(features))
+    {
+        for j in 0..features {
+            let d_gamma = grads[gamma_range.start + j];
+            let d_beta = grads[beta_range.start + j];
+            d[j] = gamma[j] * norm.inv_std[j] / n * (n * d[j] - d_beta - x_hat[j] * d_gamma);
+        }
+    }
+}
+
+impl Trainer for NativeTrainer {
+    fn train_batch(
+        &mut self,
+        batch: &Batch<'_>,
+        learning_rate: f32,
+    ) -> Result<StepStats, BackendError> {
+        check_batch(
+            &self.network,
+            batch.inputs.len(),
+            batch.rows,
+            batch.features,
+        )?;
+        if batch.targets.len() < batch.rows * self.network.outputs {
+            return Err(framework_error(format!(
+                "{} targets for {} rows of {} outputs",
+                batch.targets.len(),
+                batch.rows,
+                self.network.outputs
+            )));
+        }
+        Ok(match self.pool.take() {
+            Some(pool) => {
+                let stats = pool.install(|| self.step(batch, learning_rate));
+                self.pool = Some(pool);
+                stats
+            }
+            None => self.step(batch, learning_rate),
+        })
+    }
+
+    fn predict(&mut self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
+        let features = self.network.inputs;
+        check_batch(&self.network, inputs.len(), rows, features)?;
+        match self.pool.take() {
+            Some(pool) => {
+                pool.install(|| self.forward(inputs, rows, false));
+                self.pool = Some(pool);
+            }
+            None => self.forward(inputs, rows, false),
+        }
+        let len = rows * self.network.outputs;
+        let last = self.nodes.len() - 1;
+        let mut outputs = self.nodes[last].output(len).to_vec();
+        head::predict(self.network.head, &mut outputs, self.network.outputs);
+        Ok(outputs)
+    }
+
+    fn weights(&self) -> Result<Weights, BackendError> {
+        let mut tensors = Vec::new();
+        for (index, node) in self.nodes.iter().enumerate() {
+            let mut push = |kind: &str, shape: Vec<usize>, data: &[f32]| {
+                tensors.push(Tensor {
+                    name: format!("{index}.{kind}"),
+                    shape,
+                    data: data.to_vec(),
+                });
+            };
+            match node {
+                Node::Dense(dense) => {
+                    let shape = vec![dense.fan_in, dense.fan_out];
+                    push("weight", shape, &self.params[dense.weight.clone()]);
+                    push(
+                        "bias",
+                        vec![dense.fan_out],
+                        &self.params[dense.bias.clone()],
+                    );
+                }
+                Node::BatchNorm(norm) => {
+                    let shape = vec![norm.features];
+                    push("gamma", shape.clone(), &self.params[norm.gamma.clone()]);
+                    push("beta", shape.clone(), &self.params[norm.beta.clone()]);
+                    push("running_mean", shape.clone(), &norm.running_mean);
+                    push("running_var", shape, &norm.running_var);
+                }
+                Node::Activation { .. } | Node::Dropout { .. } => {}
+            }
+        }
+        Ok(Weights { tensors })
+    }
+}
+
+fn check_batch(
+    network: &Network,
+    values: usize,
+    rows: usize,
+    features: usize,
+) -> Result<(), BackendError> {
+    if features != network.inputs || values < rows * features || rows == 0 {
+        return Err(framework_error(format!(
+            "a batch of {rows} rows × {features} features ({values} values) does not fit a network with {} inputs",
+            network.inputs
+        )));
+    }
+    Ok(())
+}
+
+fn framework_error(message: String) -> BackendError {
+    BackendError::Framework {
+        framework: "native",
+        message,
+    }
+}

@@ -1,0 +1,246 @@
+//! Numerical gradient checks: for every activation × loss pair (and through batch norm), the
+//! gradient the native backward pass applies equals the central difference of the loss.
+//!
+//! The gradient is read back through the public boundary: one plain SGD step with learning
+//! rate 1 moves each parameter by exactly minus its gradient.
+
+use nnbench_core::metrics::encode_targets;
+use nnbench_core::rng::Rng;
+use nnbench_core::spec::{
+    Activation, BatchSize, DatasetSource, DatasetSpec, InitScheme, InitSpec, LayerSpec, LogicGate,
+    ModelSpec, OptimizerKind, OptimizerSpec, OutputHead, OutputSpec, RegularizationSpec, RunSpec,
+    Scaling, Schedule, TrainingSpec,
+};
+use nnbench_core::{Backend, Batch, Network, TrainerSetup, Weights};
+use nnbench_native::NativeBackend;
+
+const ROWS: usize = 5;
+const FEATURES: usize = 3;
+
+fn run(layers: Vec<LayerSpec>, head: OutputHead) -> RunSpec {
+    RunSpec {
+        dataset: DatasetSpec {
+            source: DatasetSource::Logic {
+                gate: LogicGate::Xor,
+            },
+            train_size: None,
+            test_size: None,
+            scaling: Scaling::None,
+            validation_fraction: 0.0,
+        },
+        model: ModelSpec {
+            layers,
+            output: OutputSpec { head },
+        },
+        init: InitSpec {
+            weights: InitScheme::GlorotUniform,
+            biases: InitScheme::Normal { std: 0.3 },
+        },
+        optimizer: OptimizerSpec {
+            learning_rate: 1.0,
+            kind: OptimizerKind::Sgd,
+        },
+        regularization: RegularizationSpec {
+            l1: 0.0,
+            l2: 0.0,
+            clip_value: None,
+            clip_norm: None,
+        },
+        training: TrainingSpec {
+            epochs: 1,
+            batch: BatchSize::Full,
+            shuffle: false,
+            seeds: vec![0],
+            schedule: Schedule::Constant,
+            early_stopping: None,
+            record_grad_norms: false,
+            divergence_loss: f64::INFINITY,
+        },
+        backends: vec!["native".into()],
+        threads: 1,
+    }
+}
+
+struct Problem {
+    inputs: Vec<f32>,
+    labels: Vec<u32>,
+    targets: Vec<f32>,
+}
+
+impl Problem {
+    fn new(network: &Network, classes: usize) -> Problem {
+        let mut rng = Rng::new(42);
+        let inputs = (0..ROWS * FEATURES).map(|_| rng.normal() as f32).collect();
+        let labels: Vec<u32> = (0..ROWS).map(|row| (row % classes) as u32).collect();
+        let targets = encode_targets(&labels, network.outputs);
+        Problem {
+            inputs,
+            labels,
+            targets,
+        }
+    }
+
+    fn batch(&self) -> Batch<'_> {
+        Batch {
+            inputs: &self.inputs,
+            rows: ROWS,
+            features: FEATURES,
+            labels: &self.labels,
+            targets: &self.targets,
+        }
+    }
+}
+
+/// Loss at `weights` and the weights after one SGD step of rate 1.
+fn step(run: &RunSpec, network: &Network, weights: &Weights, problem: &Problem) -> (f64, Weights) {
+    let setup = TrainerSetup {
+        run,
+        network,
+        init: Some(weights),
+        seed: 0,
+        threads: 1,
+    };
+    let mut trainer = NativeBackend.build(&setup).unwrap();
+    let stats = trainer.train_batch(&problem.batch(), 1.0).unwrap();
+    (f64::from(stats.loss), trainer.weights().unwrap())
+}
+
+fn check(layers: Vec<LayerSpec>, head: OutputHead, classes: usize) {
+    let run = run(layers, head);
+    let network = Network::new(&run.model, FEATURES, classes);
+    let weights = nnbench_core::init::initial_weights(&network, &run.init, 3).unwrap();
+    let problem = Problem::new(&network, classes);
+    let (_, stepped) = step(&run, &network, &weights, &problem);
+    let epsilon = 1e-2f32;
+    let mut checked = 0;
+    for (t, tensor) in weights.tensors.iter().enumerate() {
+        if tensor.name.ends_with("running_mean") || tensor.name.ends_with("running_var") {
+            continue;
+        }
+        for i in 0..tensor.data.len() {
+            let analytic = f64::from(tensor.data[i] - stepped.tensors[t].data[i]);
+            let mut shifted = weights.clone();
+            shifted.tensors[t].data[i] += epsilon;
+            let (plus, _) = step(&run, &network, &shifted, &problem);
+            shifted.tensors[t].data[i] -= 2.0 * epsilon;
+            let (minus, _) = step(&run, &network, &shifted, &problem);
+            let numeric = (plus - minus) / (2.0 * f64::from(epsilon));
+            let tolerance = 5e-4 + 5e-3 * numeric.abs();
+            assert!(
+                (analytic - numeric).abs() <= tolerance,
+                "{head:?} {}[{i}]: backprop {analytic}, numeric {numeric}",
+                tensor.name
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}
+
+fn hidden(activation: Activation) -> Vec<LayerSpec> {
+    vec![
+        LayerSpec::Dense {
+            units: 4,
+            activation,
+        },
+        LayerSpec::Dense {
+            units: 3,
+            activation,
+        },
+    ]
+}
+
+const HEADS: [(OutputHead, usize); 3] = [
+    (OutputHead::SoftmaxCrossEntropy, 3),
+    (OutputHead::SigmoidBinaryCrossEntropy, 2),
+    (OutputHead::IdentityMse, 3),
+];
+
+#[test]
+fn every_activation_and_loss_pair_backpropagates_the_true_gradient() {
+    for activation in Activation::ALL {
+        for (head, classes) in HEADS {
+            check(hidden(activation), head, classes);
+        }
+    }
+}
+
+#[test]
+fn standalone_activation_layers_backpropagate_the_true_gradient() {
+    for activation in Activation::ALL {
+        let layers = vec![
+            LayerSpec::Dense {
+                units: 4,
+                activation: Activation::Identity,
+            },
+            LayerSpec::Activation {
+                function: activation,
+            },
+        ];
+        check(layers, OutputHead::SoftmaxCrossEntropy, 3);
+    }
+}
+
+#[test]
+fn batch_norm_backpropagates_the_true_gradient() {
+    for (head, classes) in HEADS {
+        let layers = vec![
+            LayerSpec::Dense {
+                units: 4,
+                activation: Activation::Identity,
+            },
+            LayerSpec::BatchNorm {
+                momentum: 0.1,
+                epsilon: 1e-5,
+            },
+            LayerSpec::Activation {
+                function: Activation::Tanh,
+            },
+        ];
+        check(layers, head, classes);
+    }
+}
+
+#[test]
+fn the_perceptron_rule_changes_weights_only_on_errors() {
+    let run = run(Vec::new(), OutputHead::Step);
+    let network = Network::new(&run.model, FEATURES, 2);
+    let mut weights = Weights::zeros_for(&network);
+    // w = (1, 0, 0), b = 0: predicts 1 exactly when x₀ ≥ 0.
+    weights.tensors[0].data[0] = 1.0;
+    let inputs = vec![1.0, 2.0, 3.0, -1.0, 0.5, 0.5];
+    let setup = TrainerSetup {
+        run: &run,
+        network: &network,
+        init: Some(&weights),
+        seed: 0,
+        threads: 1,
+    };
+    let mut trainer = NativeBackend.build(&setup).unwrap();
+    // Both rows classified correctly: nothing moves, loss (error rate) 0.
+    let labels = [1, 0];
+    let targets = [1.0, 0.0];
+    let batch = Batch {
+        inputs: &inputs,
+        rows: 2,
+        features: FEATURES,
+        labels: &labels,
+        targets: &targets,
+    };
+    let stats = trainer.train_batch(&batch, 0.5).unwrap();
+    assert_eq!(stats.loss, 0.0);
+    assert_eq!(trainer.weights().unwrap(), weights);
+    // Second row misclassified (predicted 0, label 1): w += η (y − ŷ) x / rows.
+    let labels = [1, 1];
+    let targets = [1.0, 1.0];
+    let batch = Batch {
+        labels: &labels,
+        targets: &targets,
+        ..batch
+    };
+    let stats = trainer.train_batch(&batch, 0.5).unwrap();
+    assert_eq!(stats.loss, 0.5);
+    let after = trainer.weights().unwrap();
+    assert_eq!(after.tensors[0].data, vec![1.0 - 0.25, 0.125, 0.125]);
+    assert_eq!(after.tensors[1].data, vec![0.25]);
+}

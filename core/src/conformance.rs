@@ -1,0 +1,471 @@
+//! The conformance suite: one list of checks, written once, that every backend must pass.
+//!
+//! A backend crate runs it from its tests with [`conformance_suite!`](crate::conformance_suite):
+//!
+//! ```ignore
+//! nnbench_core::conformance_suite!(nnbench_native::NativeBackend);
+//! ```
+//!
+//! Each check builds its run from a scenario text, so the suite exercises the same path as a
+//! user's scenario file. Optimizer checks compare one or two steps of the backend with the
+//! formulas of [`OptimizerSpec`](crate::spec::OptimizerSpec), computed here in `f64` on a
+//! linear model with a squared-error loss, where the gradient is exact.
+
+use crate::backend::{Backend, Batch, TrainerSetup};
+use crate::capability::{self, Support};
+use crate::data::{self, Dataset};
+use crate::network::Network;
+use crate::spec::parse::{LoadOptions, parse_scenario};
+use crate::spec::{OptimizerKind, RunSpec};
+use crate::train::{self, Quiet, Status, UnitRequest};
+use crate::weights::Weights;
+
+/// Generates one `#[test]` per conformance check for `$backend` (an expression of a type that
+/// implements [`Backend`]).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($backend:expr) => {
+        $crate::conformance_suite!(@tests $backend;
+            loss_decreases_on_blobs,
+            solves_xor_with_a_tanh_mlp,
+            same_seed_gives_identical_results,
+            init_round_trips_unchanged,
+            predictions_are_probabilities_of_the_right_shape,
+            optimizer_steps_match_their_formulas,
+            regularizers_change_the_step_as_documented,
+            unsupported_features_are_reported_not_panicked,
+        );
+    };
+    (@tests $backend:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::conformance::$check(&$backend);
+            }
+        )*
+    };
+}
+
+/// A run parsed from scenario text (panics on an invalid text: the suite's texts are fixed).
+pub fn run_from(text: &str) -> RunSpec {
+    let scenario = parse_scenario("conformance", "conformance", text, &LoadOptions::default())
+        .unwrap_or_else(|error| panic!("conformance scenario invalid: {error}"));
+    scenario.variants[0].run.clone()
+}
+
+fn dataset(run: &RunSpec) -> Dataset {
+    let options = data::DataOptions {
+        data_dir: std::env::temp_dir(),
+        fetch: false,
+    };
+    data::load(&run.dataset, &options, &data::fetch::Silent).expect("synthetic data loads")
+}
+
+const BLOBS: &str = r#"
+description = "conformance: blobs"
+course_section = "conformance"
+backends = ["native"]
+[dataset]
+name = "blobs"
+classes = 3
+train_per_class = 60
+test_per_class = 20
+separation = 5.0
+spread = 1.0
+[model]
+layers = [{ type = "dense", units = 16, activation = "relu" }]
+output = "softmax_cross_entropy"
+[optimizer]
+kind = "sgd"
+learning_rate = 0.1
+[training]
+epochs = 15
+batch_size = 16
+"#;
+
+pub fn loss_decreases_on_blobs(backend: &dyn Backend) {
+    let run = run_from(BLOBS);
+    let data = dataset(&run);
+    let outcome = train::run_unit(backend, &UnitRequest::new(&run, &data, 0), &mut Quiet);
+    assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.reason);
+    let first = outcome.epochs.first().unwrap().train_loss;
+    let last = outcome.epochs.last().unwrap().train_loss;
+    assert!(
+        last < 0.75 * first,
+        "{}: training loss went from {first} to {last}",
+        backend.name()
+    );
+    assert!(outcome.test.unwrap().accuracy > 0.9);
+}
+
+pub fn solves_xor_with_a_tanh_mlp(backend: &dyn Backend) {
+    let run = run_from(
+        r#"
+description = "conformance: xor"
+course_section = "conformance"
+backends = ["native"]
+[dataset]
+name = "xor"
+[model]
+layers = [{ type = "dense", units = 4, activation = "tanh" }]
+output = "sigmoid_binary_cross_entropy"
+[init]
+weights = { scheme = "uniform", limit = 1.0 }
+[optimizer]
+kind = "adam"
+learning_rate = 0.05
+beta1 = 0.9
+beta2 = 0.999
+epsilon = 1e-8
+[training]
+epochs = 400
+batch_size = "full"
+"#,
+    );
+    let data = dataset(&run);
+    for seed in 0..3 {
+        let outcome = train::run_unit(backend, &UnitRequest::new(&run, &data, seed), &mut Quiet);
+        assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.reason);
+        assert_eq!(
+            outcome.test.unwrap().accuracy,
+            1.0,
+            "{}: XOR not solved with seed {seed}",
+            backend.name()
+        );
+    }
+}
+
+pub fn same_seed_gives_identical_results(backend: &dyn Backend) {
+    let run = run_from(BLOBS);
+    let data = dataset(&run);
+    let train_once = || {
+        let mut request = UnitRequest::new(&run, &data, 7);
+        request.keep_weights = true;
+        train::run_unit(backend, &request, &mut Quiet)
+    };
+    let (a, b) = (train_once(), train_once());
+    let losses =
+        |o: &train::UnitOutcome| -> Vec<f64> { o.epochs.iter().map(|e| e.train_loss).collect() };
+    assert_eq!(losses(&a), losses(&b), "{}", backend.name());
+    assert_eq!(a.final_weights, b.final_weights, "{}", backend.name());
+}
+
+fn setup_for<'a>(
+    run: &'a RunSpec,
+    network: &'a Network,
+    init: Option<&'a Weights>,
+) -> TrainerSetup<'a> {
+    TrainerSetup {
+        run,
+        network,
+        init,
+        seed: 0,
+        threads: 1,
+    }
+}
+
+pub fn init_round_trips_unchanged(backend: &dyn Backend) {
+    let run = run_from(BLOBS);
+    let network = Network::new(&run.model, 2, 3);
+    let init = crate::init::initial_weights(&network, &run.init, 11).unwrap();
+    let trainer = backend
+        .build(&setup_for(&run, &network, Some(&init)))
+        .unwrap();
+    let exported = trainer.weights().unwrap();
+    for tensor in &init.tensors {
+        let theirs = exported
+            .get(&tensor.name)
+            .unwrap_or_else(|| panic!("{}: {} not exported", backend.name(), tensor.name));
+        assert_eq!(theirs.shape, tensor.shape, "{}", tensor.name);
+        assert_eq!(theirs.data, tensor.data, "{}", tensor.name);
+    }
+}
+
+pub fn predictions_are_probabilities_of_the_right_shape(backend: &dyn Backend) {
+    let run = run_from(BLOBS);
+    let data = dataset(&run);
+    let network = Network::new(&run.model, data.features, data.classes);
+    let init = crate::init::initial_weights(&network, &run.init, 0).unwrap();
+    let mut trainer = backend
+        .build(&setup_for(&run, &network, Some(&init)))
+        .unwrap();
+    let rows = 7;
+    let outputs = trainer
+        .predict(&data.test.inputs[..rows * data.features], rows)
+        .unwrap();
+    assert_eq!(outputs.len(), rows * 3, "{}", backend.name());
+    for row in outputs.chunks(3) {
+        assert!(row.iter().all(|p| (0.0..=1.0).contains(p)), "{row:?}");
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{row:?}");
+    }
+}
+
+/// A linear model 3 → 2 with squared error, and one batch of 4 rows.
+const LINEAR: &str = r#"
+description = "conformance: one step"
+course_section = "conformance"
+backends = ["native"]
+[dataset]
+name = "blobs"
+classes = 2
+features = 3
+[model]
+output = "identity_mse"
+[init]
+weights = { scheme = "uniform", limit = 0.5 }
+biases = { scheme = "uniform", limit = 0.5 }
+[optimizer]
+kind = "sgd"
+learning_rate = 0.1
+[training]
+epochs = 1
+batch_size = 4
+"#;
+
+const INPUTS: [f64; 12] = [
+    0.5, -1.0, 2.0, 1.5, 0.25, -0.5, -1.0, 1.0, 0.0, 0.3, -0.7, 1.2,
+];
+const LABELS: [u32; 4] = [1, 0, 1, 0];
+
+/// Exact reference of a linear layer under squared error: parameters as (weights [3×1],
+/// bias [1]) in f64 and the optimizer state.
+struct Reference {
+    w: Vec<f64>,
+    b: Vec<f64>,
+    state: Vec<[f64; 2]>,
+    t: i32,
+}
+
+impl Reference {
+    fn gradient(&self) -> Vec<f64> {
+        // Identity head, one output (two classes): z = x·w + b, loss = mean ½(z − y)².
+        let rows = LABELS.len();
+        let mut grad = vec![0.0; self.w.len() + 1];
+        for (row, &label) in LABELS.iter().enumerate() {
+            let x = &INPUTS[row * 3..row * 3 + 3];
+            let z: f64 = x.iter().zip(&self.w).map(|(a, b)| a * b).sum::<f64>() + self.b[0];
+            let dz = (z - f64::from(label)) / rows as f64;
+            for (g, xi) in grad.iter_mut().zip(x) {
+                *g += dz * xi;
+            }
+            grad[3] += dz;
+        }
+        grad
+    }
+
+    fn step(&mut self, run: &RunSpec, lr: f64) {
+        let mut grad = self.gradient();
+        let reg = &run.regularization;
+        for (g, w) in grad.iter_mut().zip(&self.w) {
+            *g += reg.l2 * w + reg.l1 * w.signum() * f64::from(u8::from(*w != 0.0));
+        }
+        if let Some(c) = reg.clip_value {
+            grad.iter_mut().for_each(|g| *g = g.clamp(-c, c));
+        }
+        if let Some(c) = reg.clip_norm {
+            let norm = grad.iter().map(|g| g * g).sum::<f64>().sqrt();
+            if norm > c {
+                grad.iter_mut().for_each(|g| *g *= c / norm);
+            }
+        }
+        self.t += 1;
+        let t = self.t;
+        let mut params: Vec<f64> = self.w.iter().chain(&self.b).copied().collect();
+        for ((p, g), s) in params.iter_mut().zip(&grad).zip(&mut self.state) {
+            *p -= match run.optimizer.kind {
+                OptimizerKind::Sgd => lr * g,
+                OptimizerKind::Momentum { momentum, nesterov } => {
+                    s[0] = momentum * s[0] + g;
+                    lr * if nesterov { g + momentum * s[0] } else { s[0] }
+                }
+                OptimizerKind::Rmsprop { alpha, epsilon } => {
+                    s[0] = alpha * s[0] + (1.0 - alpha) * g * g;
+                    lr * g / (s[0].sqrt() + epsilon)
+                }
+                OptimizerKind::Adam {
+                    beta1,
+                    beta2,
+                    epsilon,
+                } => {
+                    s[0] = beta1 * s[0] + (1.0 - beta1) * g;
+                    s[1] = beta2 * s[1] + (1.0 - beta2) * g * g;
+                    let m_hat = s[0] / (1.0 - beta1.powi(t));
+                    let v_hat = s[1] / (1.0 - beta2.powi(t));
+                    lr * m_hat / (v_hat.sqrt() + epsilon)
+                }
+            };
+        }
+        self.b = params.split_off(3);
+        self.w = params;
+    }
+}
+
+/// Runs two steps of `run` on `backend` and on the reference; returns the largest difference.
+fn two_steps_difference(backend: &dyn Backend, run: &RunSpec) -> f64 {
+    let network = Network::new(&run.model, 3, 2);
+    let init = crate::init::initial_weights(&network, &run.init, 5).unwrap();
+    let mut trainer = backend
+        .build(&setup_for(run, &network, Some(&init)))
+        .unwrap();
+    let inputs: Vec<f32> = INPUTS.iter().map(|&v| v as f32).collect();
+    let targets: Vec<f32> = LABELS.iter().map(|&l| l as f32).collect();
+    let batch = Batch {
+        inputs: &inputs,
+        rows: 4,
+        features: 3,
+        labels: &LABELS,
+        targets: &targets,
+    };
+    let f64s = |name: &str| -> Vec<f64> {
+        init.get(name)
+            .unwrap()
+            .data
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect()
+    };
+    let mut reference = Reference {
+        w: f64s("0.weight"),
+        b: f64s("0.bias"),
+        state: vec![[0.0; 2]; 4],
+        t: 0,
+    };
+    let rates = [0.1, 0.05];
+    for lr in rates {
+        trainer.train_batch(&batch, lr as f32).unwrap();
+        reference.step(run, lr);
+    }
+    let weights = trainer.weights().unwrap();
+    let got = weights.get("0.weight").unwrap().data.iter();
+    let got = got.chain(&weights.get("0.bias").unwrap().data);
+    got.zip(reference.w.iter().chain(&reference.b))
+        .map(|(&g, &r)| (f64::from(g) - r).abs())
+        .fold(0.0, f64::max)
+}
+
+fn supports(backend: &dyn Backend, run: &RunSpec) -> bool {
+    capability::check(run, &backend.capabilities()).is_ok()
+}
+
+const OPTIMIZERS: [&str; 5] = [
+    r#"{ kind = "sgd", learning_rate = 0.1 }"#,
+    r#"{ kind = "momentum", learning_rate = 0.1, momentum = 0.9, nesterov = false }"#,
+    r#"{ kind = "momentum", learning_rate = 0.1, momentum = 0.9, nesterov = true }"#,
+    r#"{ kind = "rmsprop", learning_rate = 0.1, alpha = 0.9, epsilon = 1e-8 }"#,
+    r#"{ kind = "adam", learning_rate = 0.1, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 }"#,
+];
+
+fn linear_with(set: &[(&str, &str)]) -> RunSpec {
+    let overrides = set
+        .iter()
+        .map(|(key, value)| crate::spec::parse::parse_override(&format!("{key}={value}")).unwrap())
+        .collect();
+    let options = LoadOptions {
+        quick: false,
+        overrides,
+    };
+    parse_scenario("conformance", "conformance", LINEAR, &options)
+        .unwrap_or_else(|error| panic!("{error}"))
+        .variants[0]
+        .run
+        .clone()
+}
+
+pub fn optimizer_steps_match_their_formulas(backend: &dyn Backend) {
+    for optimizer in OPTIMIZERS {
+        let run = linear_with(&[("optimizer", optimizer)]);
+        if !supports(backend, &run) {
+            continue;
+        }
+        let difference = two_steps_difference(backend, &run);
+        assert!(
+            difference < 1e-5,
+            "{}: {} differs from its formula by {difference}",
+            backend.name(),
+            run.optimizer.kind.name()
+        );
+    }
+}
+
+pub fn regularizers_change_the_step_as_documented(backend: &dyn Backend) {
+    for (key, value) in [
+        ("regularization.l2", "0.5"),
+        ("regularization.l1", "0.2"),
+        ("regularization.clip_value", "0.05"),
+        ("regularization.clip_norm", "0.1"),
+    ] {
+        let run = linear_with(&[(key, value)]);
+        if !supports(backend, &run) {
+            continue;
+        }
+        let difference = two_steps_difference(backend, &run);
+        assert!(
+            difference < 1e-5,
+            "{}: {key} = {value} differs from its formula by {difference}",
+            backend.name()
+        );
+    }
+}
+
+/// Scenario overrides that make the blobs run use `feature` of `category`.
+fn overrides_using(category: capability::Category, feature: &str) -> Vec<(String, String)> {
+    use capability::Category;
+    let set = |key: &str, value: String| vec![(key.to_string(), value)];
+    match category {
+        Category::Layer => set(
+            "model.layers",
+            match feature {
+                "dropout" => r#"[{ type = "dense", units = 8, activation = "relu" }, { type = "dropout", rate = 0.5 }]"#.to_string(),
+                "batch_norm" => r#"[{ type = "dense", units = 8, activation = "relu" }, { type = "batch_norm" }]"#.to_string(),
+                _ => "[]".to_string(),
+            },
+        ),
+        Category::Activation => set(
+            "model.layers",
+            format!(r#"[{{ type = "dense", units = 8, activation = "{feature}" }}]"#),
+        ),
+        Category::Head => vec![
+            ("model.layers".into(), "[]".into()),
+            ("model.output".into(), format!("\"{feature}\"")),
+        ],
+        Category::Optimizer => set(
+            "optimizer",
+            OPTIMIZERS
+                .iter()
+                .find(|text| linear_with(&[("optimizer", text)]).optimizer.kind.name() == feature)
+                .expect("every optimizer has a text")
+                .to_string(),
+        ),
+        Category::Regularizer => set(&format!("regularization.{feature}"), "0.1".into()),
+        Category::Init => set("init.weights", format!("\"{feature}\"")),
+    }
+}
+
+pub fn unsupported_features_are_reported_not_panicked(backend: &dyn Backend) {
+    for cap in backend.capabilities() {
+        if !matches!(cap.support, Support::Unsupported(_)) {
+            continue;
+        }
+        let overrides = overrides_using(cap.category, cap.name)
+            .into_iter()
+            .chain([("dataset.classes".to_string(), "2".to_string())])
+            .map(|(key, value)| {
+                crate::spec::parse::parse_override(&format!("{key}={value}")).unwrap()
+            })
+            .collect();
+        let options = LoadOptions {
+            quick: false,
+            overrides,
+        };
+        let run = parse_scenario("conformance", "conformance", BLOBS, &options)
+            .unwrap_or_else(|error| panic!("{error}"))
+            .variants[0]
+            .run
+            .clone();
+        let data = dataset(&run);
+        let outcome = train::run_unit(backend, &UnitRequest::new(&run, &data, 0), &mut Quiet);
+        assert_eq!(outcome.status, Status::Unsupported, "{}", cap.name);
+        let reason = outcome.reason.unwrap_or_default();
+        assert!(reason.contains(cap.name), "{}: {reason}", cap.name);
+    }
+}
