@@ -212,7 +212,8 @@ mod tests {
             clip_value: Some(1.0),
             clip_norm: None,
         };
-        regularize(&regularization, &params, &mut grads, &[0..3]);
+        let weights = [0..1, 1..3];
+        regularize(&regularization, &params, &mut grads, &weights);
         // w = 2: 0.5·2 + 0.1 = 1.1 → clipped to 1; w = −1: −0.6; w = 0: 0; bias 3 → 1.
         assert_eq!(grads, [1.0, -0.6, 0.0, 1.0]);
         let regularization = RegularizationSpec {
@@ -222,7 +223,8 @@ mod tests {
             clip_norm: Some(1.0),
         };
         let mut grads = [3.0, 4.0];
-        regularize(&regularization, &[0.0, 0.0], &mut grads, &[0..2]);
+        let weights = [0..1, 1..2];
+        regularize(&regularization, &[0.0, 0.0], &mut grads, &weights);
         close(grads[0], 0.6);
         close(grads[1], 0.8);
     }
