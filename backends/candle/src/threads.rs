@@ -1,0 +1,39 @@
+//! How many threads candle uses, and how this adapter keeps it to the scenario's count.
+//!
+//! Candle's CPU matrix products run on `gemm` with `Parallelism::Rayon`, i.e. on the rayon
+//! pool of the calling thread: the trainer runs every step and every prediction inside a
+//! rayon pool of `setup.threads` threads ([`pool`]), which bounds them. Candle sizes the rest
+//! once per process, from the `CANDLE_NUM_THREADS` / `RAYON_NUM_THREADS` environment variables
+//! (default: the physical cores): the number of blocks a product is split into, and a pool
+//! of spinning workers that runs large element-wise operations (64 Ki elements and more, such
+//! as the optimizer's update of a 784 × 128 weight). That pool ignores rayon's; on a busy
+//! machine its spinning makes a one-thread run several times slower. A program that runs
+//! candle with one thread count calls [`set_process_threads`] first.
+
+use nnbench_core::BackendError;
+
+use crate::error::framework_error;
+
+/// A rayon pool of `threads` threads (at least one) to run candle's work in.
+pub fn pool(threads: usize) -> Result<rayon::ThreadPool, BackendError> {
+    let threads = threads.max(1);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|error| framework_error(format!("cannot start {threads} threads: {error}")))
+}
+
+/// Sets `CANDLE_NUM_THREADS` to `threads` unless the environment already sets it, so that
+/// candle's process-wide pools match the runs' thread count. It takes effect only before
+/// candle's first tensor operation in the process.
+///
+/// # Safety
+///
+/// Writes the process environment: call it while no other thread can be reading or writing
+/// the environment (at the start of `main`), as [`std::env::set_var`] requires.
+pub unsafe fn set_process_threads(threads: usize) {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        // SAFETY: the caller guarantees that no other thread touches the environment.
+        unsafe { std::env::set_var("CANDLE_NUM_THREADS", threads.max(1).to_string()) };
+    }
+}

@@ -1,0 +1,3 @@
+//! The shared conformance suite, run against the candle backend.
+
+nnbench_core::conformance_suite!(nnbench_candle::CandleBackend);
