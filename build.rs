@@ -1,0 +1,40 @@
+//! Records how this binary was built (rustc, profile, git commit) for the environment file
+//! written next to every run's results.
+
+use std::process::Command;
+
+fn main() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let rustc_version = command_output(&rustc, &["-V"]).unwrap_or_else(|| "unknown".into());
+    let commit = command_output("git", &["rev-parse", "--short=12", "HEAD"])
+        .unwrap_or_else(|| "unknown".into());
+    let dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"])
+        .is_some_and(|status| !status.is_empty());
+    println!("cargo:rustc-env=NNBENCH_RUSTC_VERSION={rustc_version}");
+    println!(
+        "cargo:rustc-env=NNBENCH_GIT_COMMIT={commit}{}",
+        if dirty { "-dirty" } else { "" }
+    );
+    println!(
+        "cargo:rustc-env=NNBENCH_PROFILE={}",
+        std::env::var("PROFILE").unwrap_or_default()
+    );
+    println!(
+        "cargo:rustc-env=NNBENCH_OPT_LEVEL={}",
+        std::env::var("OPT_LEVEL").unwrap_or_default()
+    );
+    for path in [".git/HEAD", ".git/index", ".git/refs/heads"] {
+        if std::path::Path::new(path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+}
+
+fn command_output(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}

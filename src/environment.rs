@@ -1,0 +1,81 @@
+//! The machine and build a run happened on, written as `environment.json` beside its results so
+//! that numbers are never separated from the conditions they were measured in.
+
+use serde::Serialize;
+
+use crate::clock;
+use crate::registry;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Environment {
+    pub nnbench_version: &'static str,
+    pub started_at: String,
+    pub cpu_model: String,
+    pub cores: usize,
+    /// Intra-op threads the scenario asked every backend for.
+    pub threads: usize,
+    pub os: String,
+    pub rustc: &'static str,
+    pub build_profile: &'static str,
+    pub opt_level: &'static str,
+    pub git_commit: &'static str,
+    pub allocator: &'static str,
+    /// `backend: framework version` for every built backend.
+    pub frameworks: Vec<String>,
+    pub hostname: String,
+}
+
+impl Environment {
+    pub fn capture(threads: usize) -> Environment {
+        Environment {
+            nnbench_version: env!("CARGO_PKG_VERSION"),
+            started_at: clock::iso8601(),
+            cpu_model: cpu_model(),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            threads,
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            rustc: env!("NNBENCH_RUSTC_VERSION"),
+            build_profile: env!("NNBENCH_PROFILE"),
+            opt_level: env!("NNBENCH_OPT_LEVEL"),
+            git_commit: env!("NNBENCH_GIT_COMMIT"),
+            allocator: ALLOCATOR_NAME,
+            frameworks: registry::built()
+                .iter()
+                .map(|backend| format!("{}: {}", backend.name(), backend.framework_version()))
+                .collect(),
+            hostname: std::fs::read_to_string("/etc/hostname")
+                .map(|name| name.trim().to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// One line for terminals and reports.
+    pub fn one_line(&self) -> String {
+        format!(
+            "{} ({} cores), {} thread(s), {} build (opt-level {}), {}, commit {}",
+            self.cpu_model,
+            self.cores,
+            self.threads,
+            self.build_profile,
+            self.opt_level,
+            self.rustc,
+            self.git_commit
+        )
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, model)| model.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// The global allocator installed by `main.rs` (tests that call the library directly run on the
+/// system allocator).
+pub const ALLOCATOR_NAME: &str = "mimalloc";

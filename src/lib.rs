@@ -1,0 +1,20 @@
+//! The `nnbench` command-line tool: runs scenarios on every built backend and writes results.
+//!
+//! - [`cli`]: command parsing and exit codes;
+//! - [`registry`]: which backends this binary was built with;
+//! - [`scenarios`]: finding scenario files by name;
+//! - [`runner`]: a scenario's units, run one after the other through the core loop;
+//! - [`results`]: the run folder and its CSV files; [`summary`]: the aggregated table;
+//! - [`environment`]: the machine and build a run happened on; [`progress`]: terminal output.
+
+pub mod bench;
+pub mod cli;
+pub mod clock;
+pub mod environment;
+pub mod parity;
+pub mod progress;
+pub mod registry;
+pub mod results;
+pub mod runner;
+pub mod scenarios;
+pub mod summary;

@@ -1,0 +1,165 @@
+//! Terminal progress: a bar per unit and per download when stderr is a terminal, and plain
+//! lines (one per epoch, one per unit) when it is not, so logs of long runs still show life.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nnbench_core::data::fetch::FetchProgress;
+use nnbench_core::train::{EpochRecord, Observer, StepEvent};
+
+/// Where progress goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Bars on a terminal.
+    Bars,
+    /// One line per epoch and per unit.
+    Lines,
+    /// Nothing (tests).
+    Silent,
+}
+
+impl Mode {
+    pub fn detect() -> Mode {
+        if std::io::stderr().is_terminal() {
+            Mode::Bars
+        } else {
+            Mode::Lines
+        }
+    }
+}
+
+/// Progress of one unit's training.
+pub struct UnitProgress {
+    mode: Mode,
+    label: String,
+    epochs: usize,
+    bar: Option<ProgressBar>,
+}
+
+impl UnitProgress {
+    pub fn new(mode: Mode, label: String, epochs: usize) -> UnitProgress {
+        UnitProgress {
+            mode,
+            label,
+            epochs,
+            bar: None,
+        }
+    }
+
+    pub fn finish(&mut self, line: &str) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        if self.mode != Mode::Silent {
+            eprintln!("{line}");
+        }
+    }
+}
+
+impl Observer for UnitProgress {
+    fn step_finished(&mut self, event: &StepEvent) {
+        if self.mode != Mode::Bars {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new((self.epochs * event.steps_per_epoch) as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {percent:>3}% {msg} ({elapsed}, eta {eta})",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(self.label.clone());
+            bar
+        });
+        bar.inc(1);
+        if event.step == 1 || event.step == event.steps_per_epoch {
+            bar.set_message(format!(
+                "epoch {}/{} loss {:.4}",
+                event.epoch, self.epochs, event.loss
+            ));
+        }
+    }
+
+    fn epoch_finished(&mut self, record: &EpochRecord) {
+        if self.mode == Mode::Lines {
+            eprintln!(
+                "  {} epoch {}/{}: train_loss {:.4} train_accuracy {:.4}{} ({:.2} s)",
+                self.label,
+                record.epoch,
+                self.epochs,
+                record.train_loss,
+                record.train_accuracy,
+                record
+                    .val_accuracy
+                    .map(|a| format!(" val_accuracy {a:.4}"))
+                    .unwrap_or_default(),
+                record.epoch_s
+            );
+        }
+    }
+}
+
+/// Progress of dataset downloads.
+pub struct DownloadProgress {
+    mode: Mode,
+    bar: std::cell::RefCell<Option<ProgressBar>>,
+}
+
+impl DownloadProgress {
+    pub fn new(mode: Mode) -> DownloadProgress {
+        DownloadProgress {
+            mode,
+            bar: std::cell::RefCell::new(None),
+        }
+    }
+}
+
+impl FetchProgress for DownloadProgress {
+    fn begin(&self, what: &str, total_bytes: Option<u64>) {
+        match self.mode {
+            Mode::Silent => {}
+            Mode::Lines => eprintln!("downloading {what}"),
+            Mode::Bars => {
+                let bar = match total_bytes {
+                    Some(total) => ProgressBar::new(total),
+                    None => ProgressBar::new_spinner(),
+                };
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{prefix} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                bar.set_prefix(what.to_string());
+                bar.enable_steady_tick(Duration::from_millis(200));
+                *self.bar.borrow_mut() = Some(bar);
+            }
+        }
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(bar) = &*self.bar.borrow() {
+            bar.inc(bytes);
+        }
+    }
+
+    fn end(&self) {
+        if let Some(bar) = self.bar.borrow_mut().take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn note(&self, message: &str) {
+        if self.mode != Mode::Silent {
+            match &*self.bar.borrow() {
+                Some(bar) => bar.println(message),
+                None => eprintln!("{message}"),
+            }
+        }
+    }
+}

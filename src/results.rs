@@ -1,0 +1,240 @@
+//! The run folder: `results/<scenario>/<run-id>/` (or `--out DIR`), created fresh for every run
+//! so an earlier run is never overwritten, and the CSV files inside it. Each unit's rows are
+//! written and flushed as soon as the unit ends, so a crash loses at most the unit in progress.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use nnbench_core::train::UnitOutcome;
+
+use crate::summary::SummaryRow;
+
+pub const EPOCHS_HEADER: [&str; 13] = [
+    "variant",
+    "backend",
+    "seed",
+    "epoch",
+    "lr",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "step_loss",
+    "epoch_s",
+    "eval_s",
+    "samples_per_s",
+];
+
+pub const UNITS_HEADER: [&str; 10] = [
+    "variant",
+    "backend",
+    "seed",
+    "status",
+    "epochs_run",
+    "stopped_early",
+    "test_loss",
+    "test_accuracy",
+    "epoch_s_median",
+    "reason",
+];
+
+pub const SUMMARY_HEADER: [&str; 10] = [
+    "variant",
+    "backend",
+    "status",
+    "seeds",
+    "epochs_run",
+    "test_accuracy",
+    "test_accuracy_std",
+    "final_train_loss",
+    "epoch_s_median",
+    "reason",
+];
+
+/// One finished unit: a variant trained by one backend from one seed.
+#[derive(Debug, Clone)]
+pub struct UnitRecord {
+    pub variant: String,
+    pub backend: String,
+    pub seed: u64,
+    pub outcome: UnitOutcome,
+}
+
+/// Creates a new, empty run folder: `dir` itself when given (refused if it holds anything),
+/// else `<root>/<scenario>/<run-id>` with a `-2`, `-3`… suffix if that id is taken.
+pub fn create_run_dir(explicit: Option<&Path>, root: &Path, scenario: &str) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        if dir.exists() {
+            let occupied = std::fs::read_dir(dir)
+                .with_context(|| format!("reading {}", dir.display()))?
+                .next()
+                .is_some();
+            if occupied {
+                bail!(
+                    "{} already holds files; results are never overwritten: \
+                     choose an empty or new folder for --out",
+                    dir.display()
+                );
+            }
+            return Ok(dir.to_path_buf());
+        }
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        return Ok(dir.to_path_buf());
+    }
+    let parent = root.join(scenario);
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let id = crate::clock::run_id();
+    for attempt in 1..1000 {
+        let name = if attempt == 1 {
+            id.clone()
+        } else {
+            format!("{id}-{attempt}")
+        };
+        let dir = parent.join(name);
+        // create_dir, not create_dir_all: it fails when the folder exists, so two runs started
+        // in the same second still get folders of their own.
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => {
+                return Err(error).with_context(|| format!("creating {}", dir.display()));
+            }
+        }
+    }
+    bail!(
+        "could not find a free run folder under {}",
+        parent.display()
+    )
+}
+
+/// The CSV files of one run, appended to unit by unit.
+pub struct RunFiles {
+    dir: PathBuf,
+    epochs: csv::Writer<File>,
+    units: csv::Writer<File>,
+    grad_norms: Option<csv::Writer<File>>,
+}
+
+impl RunFiles {
+    pub fn create(dir: &Path) -> Result<RunFiles> {
+        Ok(RunFiles {
+            dir: dir.to_path_buf(),
+            epochs: writer(&dir.join("epochs.csv"), &EPOCHS_HEADER)?,
+            units: writer(&dir.join("units.csv"), &UNITS_HEADER)?,
+            grad_norms: None,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Appends a finished unit's rows to every file and flushes them.
+    pub fn record(&mut self, unit: &UnitRecord) -> Result<()> {
+        let seed = unit.seed.to_string();
+        for epoch in &unit.outcome.epochs {
+            self.epochs.write_record([
+                unit.variant.as_str(),
+                unit.backend.as_str(),
+                &seed,
+                &epoch.epoch.to_string(),
+                &number(epoch.lr),
+                &number(epoch.train_loss),
+                &number(epoch.train_accuracy),
+                &optional(epoch.val_loss),
+                &optional(epoch.val_accuracy),
+                &number(epoch.step_loss),
+                &number(epoch.epoch_s),
+                &number(epoch.eval_s),
+                &number(epoch.samples_per_s),
+            ])?;
+            if let Some(norms) = &epoch.grad_norms {
+                if self.grad_norms.is_none() {
+                    self.grad_norms = Some(writer(
+                        &self.dir.join("grad_norms.csv"),
+                        &["variant", "backend", "seed", "epoch", "layer", "grad_norm"],
+                    )?);
+                }
+                let file = self.grad_norms.as_mut().expect("created above");
+                for (layer, norm) in norms.iter().enumerate() {
+                    file.write_record([
+                        unit.variant.as_str(),
+                        unit.backend.as_str(),
+                        &seed,
+                        &epoch.epoch.to_string(),
+                        &layer.to_string(),
+                        &number(*norm),
+                    ])?;
+                }
+            }
+        }
+        let outcome = &unit.outcome;
+        let epoch_times: Vec<f64> = outcome.epochs.iter().map(|e| e.epoch_s).collect();
+        self.units.write_record([
+            unit.variant.as_str(),
+            unit.backend.as_str(),
+            &seed,
+            outcome.status.name(),
+            &outcome.epochs.len().to_string(),
+            &outcome.stopped_early.to_string(),
+            &optional(outcome.test.map(|t| t.loss)),
+            &optional(outcome.test.map(|t| t.accuracy)),
+            &optional(crate::summary::median(&epoch_times)),
+            outcome.reason.as_deref().unwrap_or(""),
+        ])?;
+        self.epochs.flush()?;
+        self.units.flush()?;
+        if let Some(file) = &mut self.grad_norms {
+            file.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `summary.csv`.
+pub fn write_summary(dir: &Path, rows: &[SummaryRow]) -> Result<()> {
+    let mut file = writer(&dir.join("summary.csv"), &SUMMARY_HEADER)?;
+    for row in rows {
+        file.write_record([
+            row.variant.as_str(),
+            row.backend.as_str(),
+            row.status.name(),
+            &row.seeds.to_string(),
+            &number(row.epochs_run),
+            &optional(row.test_accuracy),
+            &optional(row.test_accuracy_std),
+            &optional(row.final_train_loss),
+            &optional(row.epoch_s_median),
+            row.reason.as_deref().unwrap_or(""),
+        ])?;
+    }
+    file.flush()?;
+    Ok(())
+}
+
+/// Writes `name` in the run folder.
+pub fn write_file(dir: &Path, name: &str, contents: &str) -> Result<()> {
+    let path = dir.join(name);
+    let mut file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn writer(path: &Path, header: &[&str]) -> Result<csv::Writer<File>> {
+    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut writer = csv::Writer::from_writer(file);
+    writer.write_record(header)?;
+    writer.flush()?;
+    Ok(writer)
+}
+
+/// Shortest text that reads back as the same `f64`.
+fn number(value: f64) -> String {
+    value.to_string()
+}
+
+fn optional(value: Option<f64>) -> String {
+    value.map(number).unwrap_or_default()
+}

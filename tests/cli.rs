@@ -1,0 +1,190 @@
+//! End-to-end tests of the `nnbench` command: what a user types, what files they get.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn nnbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nnbench"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("nnbench runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_path(path).expect("csv exists");
+    let header = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|row| row.expect("row").iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+fn column<'a>(header: &[String], rows: &'a [Vec<String>], name: &str) -> Vec<&'a str> {
+    let index = header
+        .iter()
+        .position(|h| h == name)
+        .expect("column exists");
+    rows.iter().map(|row| row[index].as_str()).collect()
+}
+
+#[test]
+fn list_names_every_bundled_scenario_with_its_description() {
+    let output = nnbench(&["list"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    for name in ["mnist_adam", "perceptron_logic", "xor_mlp"] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+    assert!(!text.contains("does not validate"), "{text}");
+}
+
+#[test]
+fn xor_mlp_writes_the_documented_files_and_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = nnbench(&[
+        "scenario",
+        "xor_mlp",
+        "--backends",
+        "native,tch",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for file in [
+        "epochs.csv",
+        "summary.csv",
+        "units.csv",
+        "scenario.toml",
+        "scenario.resolved.json",
+        "environment.json",
+        "report.md",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let (header, rows) = read_csv(&out.join("summary.csv"));
+    assert_eq!(
+        header,
+        [
+            "variant",
+            "backend",
+            "status",
+            "seeds",
+            "epochs_run",
+            "test_accuracy",
+            "test_accuracy_std",
+            "final_train_loss",
+            "epoch_s_median",
+            "reason"
+        ]
+    );
+    let backends = column(&header, &rows, "backend");
+    let statuses = column(&header, &rows, "status");
+    let native = backends.iter().position(|b| *b == "native").unwrap();
+    assert_eq!(statuses[native], "ok");
+    let tch = backends.iter().position(|b| *b == "tch").unwrap();
+    assert_eq!(statuses[tch], "not_built");
+    assert!(column(&header, &rows, "reason")[tch].contains("--features tch"));
+
+    let (header, rows) = read_csv(&out.join("epochs.csv"));
+    assert_eq!(
+        header,
+        [
+            "variant",
+            "backend",
+            "seed",
+            "epoch",
+            "lr",
+            "train_loss",
+            "train_accuracy",
+            "val_loss",
+            "val_accuracy",
+            "step_loss",
+            "epoch_s",
+            "eval_s",
+            "samples_per_s"
+        ]
+    );
+    assert!(!rows.is_empty());
+    let environment = std::fs::read_to_string(out.join("environment.json")).unwrap();
+    for key in [
+        "cpu_model",
+        "cores",
+        "threads",
+        "rustc",
+        "git_commit",
+        "build_profile",
+    ] {
+        assert!(
+            environment.contains(key),
+            "{key} missing from {environment}"
+        );
+    }
+}
+
+#[test]
+fn results_are_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("summary.csv"), "precious").unwrap();
+    let output = nnbench(&[
+        "scenario",
+        "xor_mlp",
+        "--quick",
+        "--backends",
+        "native",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("never overwritten"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("summary.csv")).unwrap(),
+        "precious"
+    );
+}
+
+#[test]
+fn an_unknown_scenario_names_the_available_ones() {
+    let output = nnbench(&["scenario", "mnist_adma"]);
+    assert_eq!(output.status.code(), Some(3));
+    let message = stderr(&output);
+    assert!(message.contains("no scenario `mnist_adma`"), "{message}");
+    assert!(message.contains("mnist_adam"), "{message}");
+}
+
+#[test]
+fn an_invalid_override_is_reported_with_its_key_and_range() {
+    let output = nnbench(&[
+        "show",
+        "mnist_adam",
+        "--set",
+        "optimizer.beta1=1.5",
+        "--epochs",
+        "0",
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("optimizer.beta1"), "{message}");
+    assert!(message.contains("training.epochs"), "{message}");
+}
+
+#[test]
+fn backends_prints_the_capability_table() {
+    let output = nnbench(&["backends"]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("native"), "{text}");
+    assert!(text.contains("adam"), "{text}");
+    assert!(text.contains("tch: not built"), "{text}");
+}

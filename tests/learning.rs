@@ -1,0 +1,71 @@
+//! What the course says must happen, checked through the shared loop on the native backend:
+//! the perceptron learns AND and OR and never XOR, an MLP solves XOR, and the MNIST model
+//! reaches the accuracy the course quotes.
+
+use nnbench_core::data::{self, DataOptions, fetch::Silent};
+use nnbench_core::spec::Scenario;
+use nnbench_core::spec::parse::{self, LoadOptions};
+use nnbench_core::train::{self, Quiet, Status, UnitRequest};
+use nnbench_native::NativeBackend;
+
+fn scenario(name: &str, overrides: &[(&str, &str)]) -> Scenario {
+    let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let overrides = overrides
+        .iter()
+        .map(|(key, value)| parse::parse_override(&format!("{key}={value}")).unwrap())
+        .collect();
+    parse::parse_scenario(
+        name,
+        &path,
+        &text,
+        &LoadOptions {
+            quick: false,
+            overrides,
+        },
+    )
+    .unwrap()
+}
+
+/// Test accuracy of every (variant, seed) of `scenario` on the native backend.
+fn accuracies(scenario: &Scenario) -> Vec<(String, u64, f64)> {
+    let options = DataOptions::resolve(None, true).unwrap();
+    let mut results = Vec::new();
+    for variant in &scenario.variants {
+        let dataset = data::load(&variant.run.dataset, &options, &Silent).unwrap();
+        for &seed in &variant.run.training.seeds {
+            let request = UnitRequest::new(&variant.run, &dataset, seed);
+            let outcome = train::run_unit(&NativeBackend, &request, &mut Quiet);
+            assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.reason);
+            results.push((variant.name.clone(), seed, outcome.test.unwrap().accuracy));
+        }
+    }
+    results
+}
+
+#[test]
+fn the_perceptron_learns_and_and_or_but_never_xor() {
+    let results = accuracies(&scenario("perceptron_logic", &[]));
+    assert!(!results.is_empty());
+    for (variant, _, accuracy) in results {
+        if variant.contains("xor") {
+            assert!(accuracy < 1.0, "{variant}: XOR learned ({accuracy})");
+        } else {
+            assert_eq!(accuracy, 1.0, "{variant}: not learned");
+        }
+    }
+}
+
+#[test]
+fn an_mlp_solves_xor() {
+    for (variant, seed, accuracy) in accuracies(&scenario("xor_mlp", &[])) {
+        assert_eq!(accuracy, 1.0, "{variant} seed {seed}");
+    }
+}
+
+#[test]
+fn mnist_adam_reaches_the_course_accuracy_on_real_mnist() {
+    let results = accuracies(&scenario("mnist_adam", &[("backends", "[\"native\"]")]));
+    let (_, _, accuracy) = results[0];
+    assert!(accuracy >= 0.975, "test accuracy {accuracy}");
+}
