@@ -1,11 +1,13 @@
 //! `nnbench bench`: the measured numbers behind the README's speed claims. Time per MNIST epoch
 //! of mnist_adam's model for each backend through the harness (first epoch excluded as
-//! warm-up), and the time to load full MNIST from its IDX files.
+//! warm-up), the same epoch trained by each framework's own hand-written loop in the same
+//! process (the ratio is what the harness costs), and the time to load full MNIST.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use nnbench_core::baseline::BaselineTask;
 use nnbench_core::data::{self, fetch::Silent};
 use nnbench_core::spec::parse::{self, LoadOptions};
 use nnbench_core::train::{self, Quiet, Status, UnitRequest};
@@ -93,8 +95,17 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         }
         let times: Vec<f64> = outcome.epochs.iter().skip(1).map(|e| e.epoch_s).collect();
         let epoch_s = summary::median(&times).unwrap_or(f64::NAN);
+        let overhead = match hand_written(backend.as_ref(), run, &dataset, args.epochs) {
+            Some(Ok(hand_s)) => format!(
+                "; hand-written {} loop {hand_s:.3} s/epoch, harness/hand-written {:.3}",
+                backend.name(),
+                epoch_s / hand_s
+            ),
+            Some(Err(error)) => format!("; hand-written loop failed: {error}"),
+            None => String::new(),
+        };
         println!(
-            "  {:<8} {:.3} s/epoch ({:.0} samples/s), test accuracy {:.4} after {} epochs",
+            "  {:<8} {:.3} s/epoch ({:.0} samples/s), test accuracy {:.4} after {} epochs{overhead}",
             backend.name(),
             epoch_s,
             dataset.train.rows as f64 / epoch_s,
@@ -103,4 +114,34 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Median seconds per epoch of the backend's own hand-written loop on the same data, the first
+/// epoch excluded as warm-up (`None` when the backend has no such loop).
+fn hand_written(
+    backend: &dyn nnbench_core::Backend,
+    run: &nnbench_core::spec::RunSpec,
+    dataset: &nnbench_core::data::Dataset,
+    epochs: usize,
+) -> Option<Result<f64, nnbench_core::BackendError>> {
+    let nnbench_core::spec::OptimizerSpec { learning_rate, .. } = run.optimizer;
+    let task = BaselineTask {
+        inputs: &dataset.train.inputs,
+        labels: &dataset.train.labels,
+        features: dataset.features,
+        hidden: 128,
+        classes: dataset.classes,
+        batch_size: 128,
+        learning_rate,
+        threads: run.threads,
+        seed: 0,
+    };
+    let mut times = Vec::new();
+    for _ in 0..epochs.max(2) {
+        match backend.hand_written_epoch(&task)? {
+            Ok(seconds) => times.push(seconds),
+            Err(error) => return Some(Err(error)),
+        }
+    }
+    summary::median(&times[1..]).map(Ok)
 }

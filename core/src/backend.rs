@@ -36,6 +36,16 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Trains `task` for one epoch with the loop a user of this framework would write, without
+    /// the harness, and returns the seconds it took (see [`crate::baseline`]); `None` when the
+    /// backend has no such loop.
+    fn hand_written_epoch(
+        &self,
+        _task: &crate::baseline::BaselineTask<'_>,
+    ) -> Option<Result<f64, BackendError>> {
+        None
+    }
+
     /// Builds a trainer holding the initial weights of `setup`. Called only after
     /// [`Backend::check`] accepted the run.
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError>;

@@ -6,6 +6,7 @@
 //! [`Backend`]/[`Trainer`] boundary that adapters implement ([`backend`]).
 
 pub mod backend;
+pub mod baseline;
 pub mod capability;
 pub mod conformance;
 pub mod data;

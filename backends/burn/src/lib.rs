@@ -21,6 +21,7 @@
 //! step from a stream derived from the run's seed, so a run's masks are reproducible as long as
 //! no other trainer with dropout steps at the same moment in the same process.
 
+mod baseline;
 mod model;
 mod trainer;
 
@@ -38,6 +39,13 @@ pub const BURN_VERSION: &str = "0.22.1";
 pub struct BurnBackend;
 
 impl Backend for BurnBackend {
+    fn hand_written_epoch(
+        &self,
+        task: &nnbench_core::baseline::BaselineTask<'_>,
+    ) -> Option<Result<f64, BackendError>> {
+        Some(baseline::epoch(task))
+    }
+
     fn name(&self) -> &'static str {
         "burn"
     }

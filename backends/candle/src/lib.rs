@@ -15,6 +15,7 @@
 //! present. Threads: see [`threads`].
 
 pub mod activation;
+pub mod baseline;
 pub mod error;
 pub mod head;
 pub mod model;
@@ -35,6 +36,13 @@ pub struct CandleBackend;
 pub const CANDLE_VERSION: &str = "0.11.1";
 
 impl Backend for CandleBackend {
+    fn hand_written_epoch(
+        &self,
+        task: &nnbench_core::baseline::BaselineTask<'_>,
+    ) -> Option<Result<f64, BackendError>> {
+        Some(baseline::epoch(task))
+    }
+
     fn name(&self) -> &'static str {
         "candle"
     }

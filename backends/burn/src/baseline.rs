@@ -1,0 +1,66 @@
+//! The loop a burn user writes for mnist_adam's model, with nothing of nnbench in between:
+//! the reference side of `nnbench bench`'s harness-overhead ratio (see
+//! [`nnbench_core::baseline`]).
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{Linear, LinearConfig};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use nnbench_core::BackendError;
+use nnbench_core::baseline::BaselineTask;
+
+#[derive(Module, Debug)]
+struct Classifier {
+    hidden: Linear,
+    output: Linear,
+}
+
+impl Classifier {
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.output.forward(relu(self.hidden.forward(x)))
+    }
+}
+
+pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
+    let threads = task.threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|error| BackendError::Framework {
+            framework: "burn",
+            message: error.to_string(),
+        })?;
+    Ok(pool.install(|| {
+        let device = Device::flex().autodiff();
+        device.seed(task.seed);
+        let mut model = Classifier {
+            hidden: LinearConfig::new(task.features, task.hidden).init(&device),
+            output: LinearConfig::new(task.hidden, task.classes).init(&device),
+        };
+        let mut optimizer = AdamConfig::new()
+            .with_beta_1(0.9)
+            .with_beta_2(0.999)
+            .with_epsilon(1e-8)
+            .init();
+        let loss_function = CrossEntropyLossConfig::new().init(&device);
+        let started = Instant::now();
+        for (inputs, labels) in task.batches() {
+            let rows = labels.len();
+            let x = Tensor::<2>::from_data(
+                TensorData::new(inputs.to_vec(), [rows, task.features]),
+                &device,
+            );
+            let labels: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
+            let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [rows]), &device);
+            let loss = loss_function.forward(model.forward(x), y);
+            let _ = loss.clone().into_scalar::<f32>();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(task.learning_rate, model, grads);
+        }
+        started.elapsed().as_secs_f64()
+    }))
+}

@@ -1,0 +1,56 @@
+//! The loop a candle user writes for mnist_adam's model (candle-nn's MNIST example style),
+//! with nothing of nnbench in between: the reference side of `nnbench bench`'s
+//! harness-overhead ratio (see [`nnbench_core::baseline`]).
+
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{AdamW, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use nnbench_core::BackendError;
+use nnbench_core::baseline::BaselineTask;
+
+use crate::error::OrFramework;
+
+struct Classifier {
+    hidden: Linear,
+    output: Linear,
+}
+
+impl Module for Classifier {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        self.output.forward(&self.hidden.forward(x)?.relu()?)
+    }
+}
+
+pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
+    let pool = crate::threads::pool(task.threads)?;
+    pool.install(|| run(task).or_framework())
+}
+
+fn run(task: &BaselineTask<'_>) -> candle_core::Result<f64> {
+    let device = Device::Cpu;
+    let varmap = VarMap::new();
+    let builder = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+    let model = Classifier {
+        hidden: candle_nn::linear(task.features, task.hidden, builder.pp("hidden"))?,
+        output: candle_nn::linear(task.hidden, task.classes, builder.pp("output"))?,
+    };
+    let params = ParamsAdamW {
+        lr: task.learning_rate,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+    };
+    let mut optimizer = AdamW::new(varmap.all_vars(), params)?;
+    let started = Instant::now();
+    for (inputs, labels) in task.batches() {
+        let rows = labels.len();
+        let x = Tensor::from_slice(inputs, (rows, task.features), &device)?;
+        let y = Tensor::from_slice(labels, rows, &device)?;
+        let loss = candle_nn::loss::cross_entropy(&model.forward(&x)?, &y)?;
+        let _ = loss.to_scalar::<f32>()?;
+        optimizer.backward_step(&loss)?;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
