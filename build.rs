@@ -29,6 +29,22 @@ fn main() {
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
+    libtorch_runpath();
+}
+
+/// With the `tch` feature, gives the binary and its tests a RUNPATH to libtorch
+/// (`$LIBTORCH/lib`, set by .cargo/config.toml): torch-sys links against it but leaves the
+/// final executable no way to find it at run time, and a dependency's link arguments do not
+/// reach this package's targets.
+fn libtorch_runpath() {
+    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    if std::env::var_os("CARGO_FEATURE_TCH").is_none() {
+        return;
+    }
+    if let Ok(libtorch) = std::env::var("LIBTORCH") {
+        let lib = std::path::Path::new(&libtorch).join("lib");
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+    }
 }
 
 fn command_output(program: &str, args: &[&str]) -> Option<String> {

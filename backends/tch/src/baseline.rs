@@ -1,0 +1,58 @@
+//! The loop a tch user writes for mnist_adam's model (tch's MNIST example style: `nn::seq`,
+//! `nn::adam`, `backward_step`), with nothing of nnbench in between: the reference side of
+//! `nnbench bench`'s harness-overhead ratio (see [`nnbench_core::baseline`]).
+
+use std::time::Instant;
+
+use nnbench_core::BackendError;
+use nnbench_core::baseline::BaselineTask;
+use tch::nn::{self, Module, OptimizerConfig};
+use tch::{Device, Tensor};
+
+use crate::error::OrFramework;
+use crate::threads;
+
+pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
+    threads::apply(task.threads);
+    tch::manual_seed(task.seed as i64);
+    let store = nn::VarStore::new(Device::Cpu);
+    let root = store.root();
+    let (features, hidden, classes) = (
+        task.features as i64,
+        task.hidden as i64,
+        task.classes as i64,
+    );
+    let model = nn::seq()
+        .add(nn::linear(
+            &root / "hidden",
+            features,
+            hidden,
+            Default::default(),
+        ))
+        .add_fn(|x| x.relu())
+        .add(nn::linear(
+            &root / "output",
+            hidden,
+            classes,
+            Default::default(),
+        ));
+    let mut optimizer = nn::Adam::default()
+        .beta1(0.9)
+        .beta2(0.999)
+        .eps(1e-8)
+        .build(&store, task.learning_rate)
+        .or_framework()?;
+    let started = Instant::now();
+    for (inputs, labels) in task.batches() {
+        let rows = labels.len() as i64;
+        let x = Tensor::f_from_slice(inputs)
+            .and_then(|x| x.f_view([rows, features]))
+            .or_framework()?;
+        let labels: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
+        let y = Tensor::f_from_slice(&labels).or_framework()?;
+        let loss = model.forward(&x).cross_entropy_for_logits(&y);
+        let _ = loss.f_double_value(&[]).or_framework()?;
+        optimizer.backward_step(&loss);
+    }
+    Ok(started.elapsed().as_secs_f64())
+}

@@ -1,0 +1,3 @@
+//! The shared conformance suite on the tch backend.
+
+nnbench_core::conformance_suite!(nnbench_tch::TchBackend);
