@@ -9,6 +9,10 @@ pub fn built() -> Vec<Box<dyn Backend>> {
     backends.push(Box::new(nnbench_burn::BurnBackend));
     #[cfg(feature = "candle")]
     backends.push(Box::new(nnbench_candle::CandleBackend));
+    #[cfg(feature = "linfa")]
+    backends.push(Box::new(nnbench_linfa::LinfaBackend));
+    #[cfg(feature = "tch")]
+    backends.push(Box::new(nnbench_tch::TchBackend));
     backends
 }
 
