@@ -6,6 +6,8 @@
 //! - 2: the command line is wrong (unknown flag, bad value)
 //! - 3: the scenario cannot be found or does not validate
 //! - 4: a dataset cannot be read or fetched
+//! - 5: a run folder cannot be resumed or merged (the scenario changed since, a unit is in two
+//!   shard folders, a results file is damaged)
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +51,20 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Run the same steps on every built backend and compare each with the native reference
     Parity(crate::parity::ParityArgs),
+    /// Merge the folders of shard runs (--shard k/n) into one run folder
+    Merge(MergeArgs),
+    /// Rewrite a run folder's report.md and plots/*.svg from its CSV files
+    Report {
+        /// The run folder (results/<scenario>/<run-id> or an --out folder)
+        run: PathBuf,
+    },
+    /// Compare two runs per variant and backend: accuracy, epoch time, status
+    Compare {
+        /// The earlier run folder
+        a: PathBuf,
+        /// The later run folder
+        b: PathBuf,
+    },
     /// Download a dataset into the data folder ahead of time (mnist, fashion_mnist)
     Fetch {
         dataset: String,
@@ -64,10 +80,28 @@ pub struct ScenarioArgs {
     #[command(flatten)]
     pub overrides: OverrideArgs,
     /// Write the results into this folder (new or empty) instead of results/<scenario>/<run-id>
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
+    /// Continue the run in this folder: run only the units units.csv does not list yet
+    /// (refused if the scenario and options now resolve differently)
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Run only the k-th of n shares of the units (unit i when i % n == k-1), e.g. 2/4
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The merged run folder (new or empty) followed by the shard folders; with --out, every
+    /// folder given is a shard folder
+    #[arg(value_name = "DIRS", required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// The merged run folder (new or empty)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Default)]
@@ -87,6 +121,10 @@ pub struct OverrideArgs {
     /// Tiny subsets and few epochs: a smoke test of the scenario
     #[arg(long)]
     pub quick: bool,
+    /// End a unit as `timeout` once it has trained this many seconds (scenario key
+    /// unit_time_limit; checked after every training step)
+    #[arg(long, value_name = "SECONDS")]
+    pub unit_time_limit: Option<f64>,
     /// Set any scenario key, e.g. --set optimizer.learning_rate=0.01 (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -125,6 +163,9 @@ impl OverrideArgs {
         if let Some(threads) = self.threads {
             overrides.push(("threads".into(), integer(threads)));
         }
+        if let Some(seconds) = self.unit_time_limit {
+            overrides.push(("unit_time_limit".into(), toml::Value::Float(seconds)));
+        }
         for assignment in &self.set {
             overrides.push(parse::parse_override(assignment)?);
         }
@@ -151,6 +192,11 @@ impl From<anyhow::Error> for Failure {
             3
         } else if error.chain().any(|cause| cause.is::<DataError>()) {
             4
+        } else if error
+            .chain()
+            .any(|cause| cause.is::<crate::merge::RunFolderError>())
+        {
+            5
         } else {
             1
         };
@@ -207,9 +253,20 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Bench(args) => Ok(bench::run(&args)?),
+        Command::Merge(args) => merge(&args),
         Command::Parity(args) => {
             let (scenario, text) = load(&args.scenario, &args.overrides)?;
             Ok(crate::parity::command(&scenario, &text, &args)?)
+        }
+        Command::Report { run } => crate::report::command_report(&run).map_err(|error| Failure {
+            code: crate::report::exit_code(&error),
+            error,
+        }),
+        Command::Compare { a, b } => {
+            crate::report::command_compare(&a, &b).map_err(|error| Failure {
+                code: crate::report::exit_code(&error),
+                error,
+            })
         }
         Command::Fetch { dataset, data } => {
             let set = match dataset.as_str() {
@@ -260,16 +317,47 @@ fn load(
 fn run_scenario(args: &ScenarioArgs) -> Result<(), Failure> {
     let (scenario, text) = load(&args.scenario, &args.overrides)?;
     let data = args.data.options().map_err(anyhow::Error::from)?;
-    let result = runner::run(&runner::RunRequest {
-        scenario: &scenario,
-        source_text: &text,
-        out: args.out.as_deref(),
-        results_root: std::path::Path::new("results"),
-        data: &data,
-        progress: Mode::detect(),
-    })?;
+    let result = runner::run_with(
+        &runner::RunRequest {
+            scenario: &scenario,
+            source_text: &text,
+            out: args.out.as_deref(),
+            results_root: std::path::Path::new("results"),
+            data: &data,
+            progress: Mode::detect(),
+        },
+        &runner::RunOptions {
+            resume: args.resume.as_deref(),
+            shard: args.shard,
+            backends: None,
+        },
+    )?;
     println!("\n{}", summary::terminal_table(&result.summary));
     println!("results: {}", result.dir.display());
+    Ok(())
+}
+
+fn merge(args: &MergeArgs) -> Result<(), Failure> {
+    let (out, inputs) = match &args.out {
+        Some(out) => (out.clone(), args.dirs.clone()),
+        None => (args.dirs[0].clone(), args.dirs[1..].to_vec()),
+    };
+    let (merged, missing) = crate::merge::merge(&out, &inputs)?;
+    println!(
+        "merged {merged} units from {} folders into {}",
+        inputs.len(),
+        out.display()
+    );
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().take(5).map(|key| key.to_string()).collect();
+        let more = if missing.len() > 5 { ", ..." } else { "" };
+        eprintln!(
+            "warning: {} units of the scenario are in none of these folders ({}{more}): a \
+             shard has not finished; resume it (--resume) and merge again",
+            missing.len(),
+            names.join("; ")
+        );
+    }
     Ok(())
 }
 

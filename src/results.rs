@@ -109,21 +109,58 @@ pub fn create_run_dir(explicit: Option<&Path>, root: &Path, scenario: &str) -> R
     )
 }
 
-/// The CSV files of one run, appended to unit by unit.
+/// The CSV files of one run, appended to unit by unit. Each unit's rows are formatted in
+/// memory and appended with one write per file (`epochs.csv` and `grad_norms.csv` before
+/// `units.csv`), so a run killed at any moment leaves whole lines, and a unit counts as
+/// finished only once its `units.csv` row is there (see `--resume`).
 pub struct RunFiles {
     dir: PathBuf,
-    epochs: csv::Writer<File>,
-    units: csv::Writer<File>,
-    grad_norms: Option<csv::Writer<File>>,
+    epochs: csv::Writer<Vec<u8>>,
+    units: csv::Writer<Vec<u8>>,
+    grad_norms: Option<csv::Writer<Vec<u8>>>,
+    grad_norms_file: Option<File>,
+    epochs_file: File,
+    units_file: File,
 }
 
 impl RunFiles {
     pub fn create(dir: &Path) -> Result<RunFiles> {
         Ok(RunFiles {
             dir: dir.to_path_buf(),
-            epochs: writer(&dir.join("epochs.csv"), &EPOCHS_HEADER)?,
-            units: writer(&dir.join("units.csv"), &UNITS_HEADER)?,
+            epochs: csv::Writer::from_writer(Vec::new()),
+            units: csv::Writer::from_writer(Vec::new()),
             grad_norms: None,
+            grad_norms_file: None,
+            epochs_file: writer(&dir.join("epochs.csv"), &EPOCHS_HEADER)?,
+            units_file: writer(&dir.join("units.csv"), &UNITS_HEADER)?,
+        })
+    }
+
+    /// Appends to the files of an existing run (`--resume`), whose headers are already written
+    /// and whose last lines are complete.
+    pub fn append(dir: &Path) -> Result<RunFiles> {
+        let open = |name: &str| {
+            let path = dir.join(name);
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .with_context(|| format!("opening {} to append", path.display()))
+        };
+        let grad_path = dir.join("grad_norms.csv");
+        Ok(RunFiles {
+            dir: dir.to_path_buf(),
+            epochs: csv::Writer::from_writer(Vec::new()),
+            units: csv::Writer::from_writer(Vec::new()),
+            grad_norms: grad_path
+                .exists()
+                .then(|| csv::Writer::from_writer(Vec::new())),
+            grad_norms_file: if grad_path.exists() {
+                Some(open("grad_norms.csv")?)
+            } else {
+                None
+            },
+            epochs_file: open("epochs.csv")?,
+            units_file: open("units.csv")?,
         })
     }
 
@@ -151,11 +188,12 @@ impl RunFiles {
                 &number(epoch.samples_per_s),
             ])?;
             if let Some(norms) = &epoch.grad_norms {
-                if self.grad_norms.is_none() {
-                    self.grad_norms = Some(writer(
+                if self.grad_norms_file.is_none() {
+                    self.grad_norms_file = Some(writer(
                         &self.dir.join("grad_norms.csv"),
-                        &["variant", "backend", "seed", "epoch", "layer", "grad_norm"],
+                        &crate::merge::GRAD_NORMS_HEADER,
                     )?);
+                    self.grad_norms = Some(csv::Writer::from_writer(Vec::new()));
                 }
                 let file = self.grad_norms.as_mut().expect("created above");
                 for (layer, norm) in norms.iter().enumerate() {
@@ -184,18 +222,20 @@ impl RunFiles {
             &optional(crate::summary::median(&epoch_times)),
             outcome.reason.as_deref().unwrap_or(""),
         ])?;
-        self.epochs.flush()?;
-        self.units.flush()?;
-        if let Some(file) = &mut self.grad_norms {
-            file.flush()?;
+        // One write per file of whole lines; the unit's units.csv row goes last.
+        append(&mut self.epochs, &mut self.epochs_file)?;
+        if let (Some(rows), Some(file)) = (&mut self.grad_norms, &mut self.grad_norms_file) {
+            append(rows, file)?;
         }
+        append(&mut self.units, &mut self.units_file)?;
         Ok(())
     }
 }
 
-/// Writes `summary.csv`.
+/// Writes `summary.csv` (whole, through a temporary file: see [`write_file`]).
 pub fn write_summary(dir: &Path, rows: &[SummaryRow]) -> Result<()> {
-    let mut file = writer(&dir.join("summary.csv"), &SUMMARY_HEADER)?;
+    let mut file = csv::Writer::from_writer(Vec::new());
+    file.write_record(SUMMARY_HEADER)?;
     for row in rows {
         file.write_record([
             row.variant.as_str(),
@@ -210,24 +250,51 @@ pub fn write_summary(dir: &Path, rows: &[SummaryRow]) -> Result<()> {
             row.reason.as_deref().unwrap_or(""),
         ])?;
     }
-    file.flush()?;
-    Ok(())
+    let text = String::from_utf8(into_bytes(file)?)?;
+    write_file(dir, "summary.csv", &text)
 }
 
-/// Writes `name` in the run folder.
+/// Writes `name` in the run folder: into `.name.tmp` first, then renamed over `name`, so a
+/// reader (or a run killed meanwhile) sees the old file or the new one, never half of one.
 pub fn write_file(dir: &Path, name: &str, contents: &str) -> Result<()> {
     let path = dir.join(name);
-    let mut file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let temporary = dir.join(format!(".{name}.tmp"));
+    let mut file =
+        File::create(&temporary).with_context(|| format!("creating {}", temporary.display()))?;
     file.write_all(contents.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    drop(file);
+    std::fs::rename(&temporary, &path).with_context(|| format!("writing {}", path.display()))
 }
 
-fn writer(path: &Path, header: &[&str]) -> Result<csv::Writer<File>> {
-    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut writer = csv::Writer::from_writer(file);
-    writer.write_record(header)?;
-    writer.flush()?;
-    Ok(writer)
+/// Creates `path` holding just the CSV header line.
+fn writer(path: &Path, header: &[&str]) -> Result<File> {
+    let mut line = csv::Writer::from_writer(Vec::new());
+    line.write_record(header)?;
+    let mut file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(&into_bytes(line)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(file)
+}
+
+/// The text a CSV writer formatted in memory.
+pub fn into_bytes(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
+    writer
+        .into_inner()
+        .map_err(|error| anyhow::anyhow!("formatting CSV: {}", error.error()))
+}
+
+/// Moves the rows formatted in `rows` to the end of `file` in one write, and empties `rows`.
+fn append(rows: &mut csv::Writer<Vec<u8>>, file: &mut File) -> Result<()> {
+    let bytes = into_bytes(std::mem::replace(
+        rows,
+        csv::Writer::from_writer(Vec::new()),
+    ))?;
+    if !bytes.is_empty() {
+        file.write_all(&bytes)?;
+        file.flush()?;
+    }
+    Ok(())
 }
 
 /// Shortest text that reads back as the same `f64`.

@@ -2,6 +2,7 @@
 //! rows of each unit written as soon as it ends, then the summary and the report.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use nnbench_core::data::{self, DataOptions, Dataset};
@@ -9,9 +10,11 @@ use nnbench_core::spec::{DatasetSpec, Scenario};
 use nnbench_core::train::{self, Status, UnitOutcome, UnitRequest};
 
 use crate::environment::Environment;
+use crate::merge::{self, RunFolderError};
 use crate::progress::{DownloadProgress, Mode, UnitProgress};
 use crate::registry;
 use crate::results::{self, RunFiles, UnitRecord};
+use crate::shard::{self, Shard};
 use crate::summary::{self, SummaryRow};
 
 /// What to run and where to write it.
@@ -27,6 +30,19 @@ pub struct RunRequest<'a> {
     pub progress: Mode,
 }
 
+/// How to run beyond what to run: resuming, sharding, and the backends to use.
+#[derive(Default)]
+pub struct RunOptions<'a> {
+    /// `--resume DIR`: continue the run in this folder, running only the units that have no
+    /// `units.csv` row yet; refused when the scenario resolves differently than it did.
+    pub resume: Option<&'a Path>,
+    /// `--shard k/n`: run only the k-th share of the units (see [`crate::shard`]).
+    pub shard: Option<Shard>,
+    /// The backends to look names up in, instead of those built into this binary (tests use
+    /// this to run a backend that panics).
+    pub backends: Option<Vec<Box<dyn nnbench_core::Backend>>>,
+}
+
 pub struct RunResult {
     pub dir: PathBuf,
     pub units: Vec<UnitRecord>,
@@ -35,7 +51,20 @@ pub struct RunResult {
 }
 
 pub fn run(request: &RunRequest<'_>) -> Result<RunResult> {
+    run_with(request, &RunOptions::default())
+}
+
+/// [`run`], resumed and/or sharded as `options` say.
+pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<RunResult> {
     let scenario = request.scenario;
+    // A resumed run must resolve to what was run, and keeps its shard.
+    let previous = match options.resume {
+        Some(dir) => Some(check_resume(dir, scenario, options.shard)?),
+        None => None,
+    };
+    let shard = options
+        .shard
+        .or_else(|| previous.as_ref().and_then(|p| p.shard));
     let threads = scenario
         .variants
         .first()
@@ -54,38 +83,78 @@ pub fn run(request: &RunRequest<'_>) -> Result<RunResult> {
         }
     }
 
-    let dir = results::create_run_dir(request.out, request.results_root, &scenario.name)?;
-    results::write_file(&dir, "scenario.toml", request.source_text)?;
-    results::write_file(
-        &dir,
-        "scenario.resolved.json",
-        &serde_json::to_string_pretty(scenario)?,
-    )?;
-    results::write_file(
-        &dir,
-        "environment.json",
-        &serde_json::to_string_pretty(&environment)?,
-    )?;
-    let mut files = RunFiles::create(&dir)?;
+    let (dir, mut files, mut units) = match &previous {
+        Some(previous) => {
+            let records = previous.records()?;
+            (previous.dir.clone(), reopen(previous)?, records)
+        }
+        None => {
+            let dir = results::create_run_dir(request.out, request.results_root, &scenario.name)?;
+            results::write_file(&dir, "scenario.toml", request.source_text)?;
+            results::write_file(
+                &dir,
+                "scenario.resolved.json",
+                &serde_json::to_string_pretty(scenario)?,
+            )?;
+            results::write_file(
+                &dir,
+                "environment.json",
+                &serde_json::to_string_pretty(&environment)?,
+            )?;
+            let shard_text = shard.map(|s| s.to_string());
+            results::write_file(
+                &dir,
+                "run.json",
+                &serde_json::to_string_pretty(&serde_json::json!({ "shard": shard_text }))?,
+            )?;
+            let files = RunFiles::create(&dir)?;
+            (dir, files, Vec::new())
+        }
+    };
 
-    let total_units: usize = scenario
-        .variants
+    // The units to run now: this shard's, less those a resumed run finished.
+    let order = shard::units(scenario);
+    let finished = previous.as_ref().map(|p| p.finished()).unwrap_or_default();
+    let todo: Vec<&shard::UnitKey> = order
         .iter()
-        .map(|v| v.run.backends.len() * v.run.training.seeds.len())
-        .sum();
-    let mut units = Vec::with_capacity(total_units);
+        .enumerate()
+        .filter(|(position, key)| {
+            shard.is_none_or(|s| s.contains(*position)) && !finished.contains(*key)
+        })
+        .map(|(_, key)| key)
+        .collect();
+    let total_units = todo.len();
+    let built = match &options.backends {
+        Some(_) => Vec::new(),
+        None => registry::built(),
+    };
+    let backends: &[Box<dyn nnbench_core::Backend>] = options.backends.as_deref().unwrap_or(&built);
+    let time_limit = scenario
+        .unit_time_limit_s
+        .and_then(|s| Duration::try_from_secs_f64(s).ok());
+    let mut done_now = 0usize;
+    // 2-D datasets: each trained network is probed on a grid for decision-boundary plots.
+    let mut boundary = crate::report::boundary::BoundaryFiles::new(&dir);
     for variant in &scenario.variants {
         let dataset = &datasets
             .iter()
             .find(|(spec, _)| *spec == variant.run.dataset)
             .expect("loaded above")
             .1;
+        let probe = crate::report::boundary::Probe::for_dataset(dataset);
+        boundary.points(&dir, &variant.name, dataset)?;
         for backend_name in &variant.run.backends {
-            let backend = registry::find(backend_name);
+            let backend = backends.iter().find(|b| b.name() == backend_name.as_str());
             for &seed in &variant.run.training.seeds {
+                let wanted = todo.iter().any(|key| {
+                    key.variant == variant.name && key.backend == *backend_name && key.seed == seed
+                });
+                if !wanted {
+                    continue;
+                }
+                done_now += 1;
                 let label = format!(
-                    "[{}/{total_units}] {} · {backend_name} · seed {seed}",
-                    units.len() + 1,
+                    "[{done_now}/{total_units}] {} · {backend_name} · seed {seed}",
                     variant.name
                 );
                 let mut progress =
@@ -96,8 +165,12 @@ pub fn run(request: &RunRequest<'_>) -> Result<RunResult> {
                         registry::not_built_reason(backend_name),
                     ),
                     Some(backend) => train::run_unit(
-                        backend.as_ref(),
-                        &UnitRequest::new(&variant.run, dataset, seed),
+                        &***backend,
+                        &UnitRequest {
+                            time_limit,
+                            probe: probe.as_ref().map(|p| p.inputs.as_slice()),
+                            ..UnitRequest::new(&variant.run, dataset, seed)
+                        },
                         &mut progress,
                     ),
                 };
@@ -109,20 +182,97 @@ pub fn run(request: &RunRequest<'_>) -> Result<RunResult> {
                     outcome,
                 };
                 files.record(&unit)?;
+                if let Some(probe) = &probe {
+                    boundary.record(&dir, &unit, probe)?;
+                }
                 units.push(unit);
             }
         }
     }
 
+    // Finished units of earlier attempts first came from the files: put every unit back in
+    // the stable order, so a resumed run summarizes exactly as an uninterrupted one.
+    let position = |unit: &UnitRecord| {
+        order.iter().position(|key| {
+            key.variant == unit.variant && key.backend == unit.backend && key.seed == unit.seed
+        })
+    };
+    units.sort_by_key(|unit| position(unit));
     let summary = summary::summarize(&units);
     results::write_summary(&dir, &summary)?;
     results::write_file(&dir, "report.md", &report(scenario, &environment, &summary))?;
+    // The full report and plots, from the run folder's files (as `nnbench report` makes
+    // them); if that fails the short report above stays and the run still succeeds.
+    if let Err(error) = crate::report::generate(&dir) {
+        eprintln!("warning: could not write the report and plots: {error:#}");
+    }
     Ok(RunResult {
         dir,
         units,
         summary,
         environment,
     })
+}
+
+/// Reads the run folder to resume and checks it ran this scenario (and this shard).
+fn check_resume(dir: &Path, scenario: &Scenario, shard: Option<Shard>) -> Result<merge::RunFolder> {
+    let folder = merge::read_run(dir)?;
+    let now = serde_json::to_value(scenario)?;
+    if let Some((key, old, new)) = merge::first_difference(&folder.resolved, &now) {
+        return Err(RunFolderError(format!(
+            "cannot resume {}: the scenario changed since it was run: {key} was {old} and is \
+             now {new}; resume with the same scenario file and options (--epochs, --set, \
+             --quick, ...), or start a new run",
+            dir.display()
+        ))
+        .into());
+    }
+    if let Some(shard) = shard
+        && folder.shard != Some(shard)
+    {
+        let ran = folder
+            .shard
+            .map_or("all units".to_string(), |s| format!("shard {s}"));
+        return Err(RunFolderError(format!(
+            "cannot resume {} as shard {shard}: it ran {ran}; leave out --shard to resume it \
+             as it was",
+            dir.display()
+        ))
+        .into());
+    }
+    Ok(folder)
+}
+
+/// Rewrites a resumed run's CSV files without the rows of units that did not finish (and
+/// without a line cut short by the kill), then opens them to append.
+fn reopen(folder: &merge::RunFolder) -> Result<RunFiles> {
+    let dir = &folder.dir;
+    fn rows(rows: &[merge::Row]) -> Vec<&merge::Row> {
+        rows.iter().collect()
+    }
+    results::write_file(
+        dir,
+        "units.csv",
+        &merge::csv_text(&results::UNITS_HEADER, &rows(&folder.units))?,
+    )?;
+    results::write_file(
+        dir,
+        "epochs.csv",
+        &merge::csv_text(&results::EPOCHS_HEADER, &rows(&folder.epochs))?,
+    )?;
+    if let Some(grad_norms) = &folder.grad_norms {
+        results::write_file(
+            dir,
+            "grad_norms.csv",
+            &merge::csv_text(&merge::GRAD_NORMS_HEADER, &rows(grad_norms))?,
+        )?;
+    }
+    // Other per-unit files (the report's boundary.csv) lose the same rows.
+    for (name, header, unit_rows) in &folder.unit_files {
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        results::write_file(dir, name, &merge::csv_text(&header, &rows(unit_rows))?)?;
+    }
+    RunFiles::append(dir)
 }
 
 fn unit_line(label: &str, outcome: &UnitOutcome) -> String {

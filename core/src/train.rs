@@ -97,6 +97,10 @@ pub struct UnitOutcome {
     /// The trained weights, when the request asked to keep them.
     #[serde(skip)]
     pub final_weights: Option<Weights>,
+    /// The trained network's outputs on [`UnitRequest::probe`] (`rows × outputs`, row-major),
+    /// when the request gave inputs to probe and the unit trained.
+    #[serde(skip)]
+    pub probe_outputs: Option<Vec<f32>>,
 }
 
 impl UnitOutcome {
@@ -115,6 +119,7 @@ impl UnitOutcome {
             test: None,
             stopped_early: false,
             final_weights: None,
+            probe_outputs: None,
         }
     }
 }
@@ -131,6 +136,10 @@ pub struct UnitRequest<'a> {
     pub time_limit: Option<Duration>,
     /// Keep the trained weights in the outcome.
     pub keep_weights: bool,
+    /// Inputs (`rows × features`, row-major) to predict once training ends, e.g. a grid
+    /// over a 2-D input space for decision-boundary plots; returned in
+    /// [`UnitOutcome::probe_outputs`].
+    pub probe: Option<&'a [f32]>,
 }
 
 impl<'a> UnitRequest<'a> {
@@ -142,6 +151,7 @@ impl<'a> UnitRequest<'a> {
             max_steps: None,
             time_limit: None,
             keep_weights: false,
+            probe: None,
         }
     }
 }
@@ -269,6 +279,7 @@ impl Loop<'_> {
             test: None,
             stopped_early: false,
             final_weights: None,
+            probe_outputs: None,
         };
         for epoch in 0..run.training.epochs {
             let lr = schedule.for_epoch(epoch, epoch * self.request.data.train.rows);
@@ -300,6 +311,11 @@ impl Loop<'_> {
                 outcome.status = Status::Failed;
                 outcome.reason = Some(format!("{backend}: {reason}"));
             }
+        }
+        if let Some(probe) = self.request.probe {
+            let features = self.request.data.features.max(1);
+            // A probe is an extra for plots: a backend that cannot predict it leaves it out.
+            outcome.probe_outputs = self.trainer.predict(probe, probe.len() / features).ok();
         }
         if self.request.keep_weights {
             match self.trainer.weights() {

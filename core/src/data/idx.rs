@@ -149,7 +149,8 @@ fn check_header(
             ),
         ));
     }
-    if bytes.len() < header_len {
+    // `total_len` may come from a gzip trailer, which can disagree with the bytes at hand.
+    if bytes.len() < header_len || total_len < header_len as u64 {
         return Err(idx_error(
             path,
             format!(

@@ -18,6 +18,10 @@ pub struct Scenario {
     pub description: String,
     /// Where in the course this experiment comes from.
     pub course_section: String,
+    /// `unit_time_limit`: seconds of wall time a unit may train before it ends as `timeout`
+    /// (checked after every step). `None`: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_time_limit_s: Option<f64>,
     pub variants: Vec<Variant>,
 }
 

@@ -233,8 +233,8 @@ pub fn parse_scenario(
                 problems.push(problem);
             }
         }
-        if let Some((description, course_section, run)) = checked {
-            meta.get_or_insert((description, course_section));
+        if let Some((description, course_section, time_limit, run)) = checked {
+            meta.get_or_insert((description, course_section, time_limit));
             variants.push(Variant {
                 name: variant_name,
                 run,
@@ -243,12 +243,15 @@ pub fn parse_scenario(
     }
 
     match meta {
-        Some((description, course_section)) if problems.is_empty() => Ok(Scenario {
-            name: name.to_string(),
-            description,
-            course_section,
-            variants,
-        }),
+        Some((description, course_section, unit_time_limit_s)) if problems.is_empty() => {
+            Ok(Scenario {
+                name: name.to_string(),
+                description,
+                course_section,
+                unit_time_limit_s,
+                variants,
+            })
+        }
         _ if problems.is_empty() => Err(fail(vec![Problem {
             key: "sweep".to_string(),
             value: None,
@@ -732,7 +735,7 @@ const MONITORS: &[(&str, Monitor)] = &[
 // ---------------------------------------------------------------------------------------
 
 /// Checks one variant's raw table: its description, course section and run.
-fn check_run(c: &mut Check, root: &Table) -> Option<(String, String, RunSpec)> {
+fn check_run(c: &mut Check, root: &Table) -> Option<(String, String, Option<f64>, RunSpec)> {
     let mut allowed = sweep::TOP_KEYS.to_vec();
     allowed.extend(["sweep", "quick"]);
     c.unknown_keys(root, "", &allowed, "");
@@ -762,6 +765,9 @@ fn check_run(c: &mut Check, root: &Table) -> Option<(String, String, RunSpec)> {
         check_backends,
     );
     let threads = c.defaulted(root, "", "threads", 1, |c, k, v| c.count(k, v, 1, 256));
+    let time_limit = c.optional(root, "", "unit_time_limit", |c, k, v| {
+        c.float(k, v, Range::Positive)
+    });
 
     let dataset = section(
         c,
@@ -854,7 +860,7 @@ fn check_run(c: &mut Check, root: &Table) -> Option<(String, String, RunSpec)> {
     if !c.problems.is_empty() {
         return None;
     }
-    Some((description?, course_section?, run))
+    Some((description?, course_section?, time_limit?, run))
 }
 
 fn section<'t>(c: &mut Check, root: &'t Table, name: &str, hint: &str) -> Option<&'t Table> {

@@ -19,6 +19,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "course_section",
     "backends",
     "threads",
+    "unit_time_limit",
     "dataset",
     "model",
     "init",

@@ -1,0 +1,212 @@
+//! `report.md`: what was run, where, the summary table (mean and 95 % interval over seeds),
+//! and every plot, all from the run folder's files.
+
+use serde_json::Value;
+
+use super::plots::{Plot, SOLVED};
+use super::read::RunData;
+use super::stats::{Estimate, distinct};
+
+/// The run's own description files, when present (`scenario.resolved.json`,
+/// `environment.json`); a report of CSV files alone still works without them.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub scenario: Option<Value>,
+    pub environment: Option<Value>,
+}
+
+fn text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "-".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => compact(other),
+    }
+}
+
+/// A JSON value on one short line: `{"kind":"sgd"}` as `kind=sgd`.
+fn compact(value: &Value) -> String {
+    match value {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(compact).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| match v {
+                Value::Object(_) => format!("{k}({})", compact(v)),
+                _ => format!("{k}={}", compact(v)),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    }
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn what_was_run(out: &mut String, scenario: &Value) {
+    let variants = scenario
+        .get("variants")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    out.push_str("## What was run\n\n");
+    out.push_str(&format!("{} variant(s); every value as used is in `scenario.resolved.json`, the file as written in `scenario.toml`.\n\n", variants.len()));
+    out.push_str("| variant | dataset | model | optimizer | training | backends |\n|---|---|---|---|---|---|\n");
+    for variant in &variants {
+        let run = variant.get("run");
+        let at = |key: &str| run.and_then(|r| r.get(key));
+        let training = at("training").map_or_else(
+            || "-".into(),
+            |t| {
+                format!(
+                    "epochs={} batch={} seeds={}",
+                    text(t.get("epochs")),
+                    text(t.get("batch")),
+                    text(t.get("seeds"))
+                )
+            },
+        );
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            cell(&text(variant.get("name"))),
+            cell(&text(at("dataset"))),
+            cell(&text(at("model"))),
+            cell(&text(at("optimizer"))),
+            cell(&training),
+            cell(&text(at("backends"))),
+        ));
+    }
+    out.push('\n');
+}
+
+fn environment(out: &mut String, environment: &Value) {
+    out.push_str("## Environment\n\n");
+    if let Value::Object(map) = environment {
+        for (key, value) in map {
+            out.push_str(&format!("- {key}: {}\n", text(Some(value))));
+        }
+    }
+    out.push('\n');
+}
+
+fn format_estimate(estimate: Option<Estimate>) -> (String, String) {
+    match estimate {
+        None => ("-".into(), "-".into()),
+        Some(e) if e.n > 1 => (
+            format!("{:.4}", e.mean),
+            format!("[{:.4}, {:.4}]", e.low(), e.high()),
+        ),
+        Some(e) => (format!("{:.4}", e.mean), "-".into()),
+    }
+}
+
+fn summary(out: &mut String, data: &RunData) {
+    out.push_str("## Summary\n\n");
+    out.push_str(
+        "Means over seeds; the interval is mean ± 1.96·sd/√n (shown for several seeds). \
+         `solved`: seeds whose test accuracy is 1.0. Final train accuracy is the last \
+         epoch's, scored on the whole training split.\n\n",
+    );
+    out.push_str("| variant | backend | status | seeds | test_accuracy | 95 % interval | final train_accuracy | final train_loss | solved | epoch_s (median) | reason |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for line in &data.summary {
+        let units: Vec<_> = data
+            .units
+            .iter()
+            .filter(|u| u.variant == line.variant && u.backend == line.backend)
+            .collect();
+        let accuracies: Vec<f64> = units.iter().filter_map(|u| u.test_accuracy).collect();
+        let (accuracy, interval) = if accuracies.is_empty() {
+            (
+                line.test_accuracy.map_or("-".into(), |a| format!("{a:.4}")),
+                "-".into(),
+            )
+        } else {
+            format_estimate(Estimate::of(&accuracies))
+        };
+        let last_epochs = |value: &dyn Fn(&super::read::EpochRow) -> f64| -> Vec<f64> {
+            distinct(&units, |u| u.seed)
+                .into_iter()
+                .filter_map(|seed| {
+                    data.epochs
+                        .iter()
+                        .filter(|e| {
+                            e.variant == line.variant && e.backend == line.backend && e.seed == seed
+                        })
+                        .max_by_key(|e| e.epoch)
+                        .map(value)
+                })
+                .collect()
+        };
+        let train_accuracy = format_estimate(Estimate::of(&last_epochs(&|e| e.train_accuracy))).0;
+        let train_loss = format_estimate(Estimate::of(&last_epochs(&|e| e.train_loss))).0;
+        let solved = if accuracies.is_empty() {
+            "-".into()
+        } else {
+            format!(
+                "{}/{}",
+                accuracies.iter().filter(|&&a| a >= SOLVED).count(),
+                accuracies.len()
+            )
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            cell(&line.variant),
+            cell(&line.backend),
+            cell(&line.status),
+            line.seeds,
+            accuracy,
+            interval,
+            train_accuracy,
+            train_loss,
+            solved,
+            line.epoch_s_median
+                .map_or("-".into(), |s| format!("{s:.4}")),
+            cell(&line.reason),
+        ));
+    }
+    out.push('\n');
+}
+
+/// The whole `report.md`.
+pub fn render(data: &RunData, context: &Context, plots: &[Plot]) -> String {
+    let scenario = context.scenario.as_ref();
+    let mut out = format!(
+        "# {}\n\n{}\n\n",
+        text(scenario.and_then(|s| s.get("name"))),
+        text(scenario.and_then(|s| s.get("description")))
+    );
+    if let Some(section) = scenario.and_then(|s| s.get("course_section")) {
+        out.push_str(&format!("Course section: {}\n\n", text(Some(section))));
+    }
+    summary(&mut out, data);
+    if !plots.is_empty() {
+        out.push_str("## Plots\n\n");
+        for plot in plots {
+            out.push_str(&format!(
+                "### {}\n\n![{}](plots/{})\n\n",
+                plot.title, plot.title, plot.file
+            ));
+        }
+    }
+    if let Some(scenario) = scenario {
+        what_was_run(&mut out, scenario);
+    }
+    if let Some(env) = &context.environment {
+        environment(&mut out, env);
+    }
+    out.push_str(
+        "## Files\n\n`summary.csv` (the summary), `units.csv` (one row per seed), `epochs.csv` \
+         (one row per epoch), `grad_norms.csv` (per-layer gradient norms, when recorded), \
+         `boundary.csv` and `points.csv` (2-D datasets: predictions on a grid, and the \
+         examples), `plots/` (these pictures), `scenario.toml` and `scenario.resolved.json` \
+         (what was run), `environment.json` (where). `nnbench report <this folder>` \
+         regenerates this file and the plots from those files.\n",
+    );
+    out
+}

@@ -1,0 +1,623 @@
+//! SVG plots of a run, drawn with plotters from the run folder's CSV files alone:
+//!
+//! - `curves_<variant>.svg`: training loss and accuracy per epoch, one line per backend (the
+//!   mean over seeds with a 95 % band when there are several), validation dashed-light;
+//! - `epoch_time.svg`: median seconds per epoch per variant and backend (bars; one dot per seed);
+//! - `success.svg`: the fraction of seeds reaching test accuracy 1.0, per variant and backend;
+//! - `grad_norms_<variant>_<backend>.svg`: each dense layer's gradient norm per epoch, log axis;
+//! - `boundary_<variant>_<backend>.svg`: a 2-D dataset's predicted class over the input
+//!   plane (first seed), with the training (filled) and test (hollow) examples.
+
+use anyhow::Result;
+use plotters::prelude::*;
+
+use super::read::{BoundaryRow, RunData};
+use super::stats::{Estimate, distinct, slug};
+
+/// One picture: its file name (inside `plots/`), what it shows, and the SVG text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plot {
+    pub file: String,
+    pub title: String,
+    pub svg: String,
+}
+
+/// Test accuracy at or above this counts as solved in `success.svg`.
+pub const SOLVED: f64 = 1.0 - 1e-9;
+
+const COLORS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn color(index: usize) -> RGBColor {
+    COLORS[index % COLORS.len()]
+}
+
+const FONT: &str = "sans-serif";
+
+/// Every plot the run's data allows, in report order.
+pub fn all(data: &RunData) -> Result<Vec<Plot>> {
+    let mut plots = Vec::new();
+    for variant in distinct(&data.epochs, |e| e.variant.clone()) {
+        plots.push(curves(data, &variant)?);
+    }
+    if let Some(plot) = epoch_time(data)? {
+        plots.push(plot);
+    }
+    if let Some(plot) = success(data)? {
+        plots.push(plot);
+    }
+    for (variant, backend) in distinct(&data.grad_norms, |g| (g.variant.clone(), g.backend.clone()))
+    {
+        if let Some(plot) = grad_norms(data, &variant, &backend)? {
+            plots.push(plot);
+        }
+    }
+    for (variant, backend) in distinct(&data.boundary, |b| (b.variant.clone(), b.backend.clone())) {
+        if let Some(plot) = boundary(data, &variant, &backend)? {
+            plots.push(plot);
+        }
+    }
+    Ok(plots)
+}
+
+/// Range of finite values with a little room; a flat or empty range gets some height.
+fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let pad = (hi - lo) * 0.05;
+    (lo - pad, hi + pad)
+}
+
+/// Per backend: (epoch, estimate over seeds) of one column.
+type Curve = Vec<(f64, Estimate)>;
+
+fn curve(
+    data: &RunData,
+    variant: &str,
+    backend: &str,
+    value: impl Fn(&super::read::EpochRow) -> Option<f64>,
+) -> Curve {
+    let rows: Vec<_> = data
+        .epochs
+        .iter()
+        .filter(|e| e.variant == variant && e.backend == backend)
+        .collect();
+    let mut epochs: Vec<u64> = distinct(&rows, |e| e.epoch);
+    epochs.sort_unstable();
+    epochs
+        .into_iter()
+        .filter_map(|epoch| {
+            let values: Vec<f64> = rows
+                .iter()
+                .filter(|e| e.epoch == epoch)
+                .filter_map(|e| value(e))
+                .collect();
+            Estimate::of(&values).map(|estimate| (epoch as f64, estimate))
+        })
+        .collect()
+}
+
+fn curves(data: &RunData, variant: &str) -> Result<Plot> {
+    let backends = distinct(
+        &data
+            .epochs
+            .iter()
+            .filter(|e| e.variant == variant)
+            .collect::<Vec<_>>(),
+        |e| e.backend.clone(),
+    );
+    // A loss spanning several decades (a diverging run) is drawn as log10.
+    let losses: Vec<f64> = data
+        .epochs
+        .iter()
+        .filter(|e| e.variant == variant)
+        .map(|e| e.train_loss)
+        .filter(|v| v.is_finite())
+        .collect();
+    let (lo, hi) = span(losses.iter().copied());
+    let log_loss = lo > 0.0 && hi / lo.max(1e-300) > 1e3;
+    let loss_of = move |v: f64| if log_loss { v.log10() } else { v };
+    let panels = [
+        (
+            if log_loss {
+                "log10 training loss"
+            } else {
+                "training loss"
+            },
+            true,
+        ),
+        ("accuracy (train solid, validation light)", false),
+    ];
+    let mut series: Vec<Vec<(String, RGBAColor, Curve)>> = vec![Vec::new(), Vec::new()];
+    for (index, backend) in backends.iter().enumerate() {
+        let c = color(index);
+        series[0].push((
+            backend.clone(),
+            c.to_rgba(),
+            curve(data, variant, backend, |e| Some(loss_of(e.train_loss))),
+        ));
+        series[1].push((
+            backend.clone(),
+            c.to_rgba(),
+            curve(data, variant, backend, |e| Some(e.train_accuracy)),
+        ));
+        let val = curve(data, variant, backend, |e| e.val_accuracy);
+        if !val.is_empty() {
+            series[1].push((format!("{backend} (validation)"), c.mix(0.45), val));
+        }
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1000, 400)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let root = root.titled(&format!("{variant}: training curves"), (FONT, 20))?;
+        let areas = root.split_evenly((1, 2));
+        for ((area, (label, _)), lines) in areas.iter().zip(panels).zip(&series) {
+            let max_epoch = lines
+                .iter()
+                .flat_map(|(_, _, c)| c.iter().map(|(e, _)| *e))
+                .fold(1.0, f64::max);
+            let (y0, y1) = span(
+                lines
+                    .iter()
+                    .flat_map(|(_, _, c)| c.iter().flat_map(|(_, e)| [e.low(), e.high()])),
+            );
+            let mut chart = ChartBuilder::on(area)
+                .margin(10)
+                .x_label_area_size(35)
+                .y_label_area_size(55)
+                .build_cartesian_2d(1.0..max_epoch.max(2.0), y0..y1)?;
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_desc(label)
+                .label_style((FONT, 12))
+                .draw()?;
+            for (name, c, points) in lines {
+                if points.iter().any(|(_, e)| e.n > 1) {
+                    let mut band: Vec<(f64, f64)> =
+                        points.iter().map(|(x, e)| (*x, e.high())).collect();
+                    band.extend(points.iter().rev().map(|(x, e)| (*x, e.low())));
+                    chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.18))))?;
+                }
+                let c = *c;
+                chart
+                    .draw_series(LineSeries::new(
+                        points.iter().map(|(x, e)| (*x, e.mean)),
+                        c.stroke_width(2),
+                    ))?
+                    .label(name.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
+                if points.len() == 1 {
+                    chart.draw_series(
+                        points
+                            .iter()
+                            .map(|(x, e)| Circle::new((*x, e.mean), 3, c.filled())),
+                    )?;
+                }
+            }
+            chart
+                .configure_series_labels()
+                .label_font((FONT, 12))
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
+        }
+        root.present()?;
+    }
+    Ok(Plot {
+        file: format!("curves_{}.svg", slug(variant)),
+        title: format!("{variant}: loss and accuracy per epoch"),
+        svg,
+    })
+}
+
+/// Grouped bars: one group per variant, one bar per backend, values in [0, top].
+struct Bars {
+    variants: Vec<String>,
+    backends: Vec<String>,
+    /// (variant index, backend index, bar height, dots, text above the bar)
+    bars: Vec<(usize, usize, f64, Vec<f64>, String)>,
+}
+
+fn draw_bars(bars: &Bars, title: &str, y_label: &str, top: f64) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let width = (320 + 90 * bars.variants.len() * bars.backends.len().max(1)).min(1600) as u32;
+        let root = SVGBackend::with_string(&mut svg, (width.max(600), 420)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let n = bars.variants.len();
+        let names = bars.variants.clone();
+        let formatter = move |x: &f64| {
+            let index = x.round();
+            if (x - index).abs() < 1e-6 && index >= 0.0 && (index as usize) < names.len() {
+                names[index as usize].clone()
+            } else {
+                String::new()
+            }
+        };
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0.0..top)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n.max(1) * 2 + 1)
+            .x_label_formatter(&formatter)
+            .x_desc("variant")
+            .y_desc(y_label)
+            .label_style((FONT, 12))
+            .draw()?;
+        let slots = bars.backends.len().max(1) as f64;
+        let width = 0.8 / slots;
+        for (b, backend) in bars.backends.iter().enumerate() {
+            let c = color(b);
+            let mine: Vec<_> = bars.bars.iter().filter(|bar| bar.1 == b).collect();
+            let left = |v: usize| v as f64 - 0.4 + width * b as f64;
+            chart
+                .draw_series(mine.iter().map(|(v, _, h, _, _)| {
+                    Rectangle::new([(left(*v), 0.0), (left(*v) + width * 0.9, *h)], c.filled())
+                }))?
+                .label(backend.as_str())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+            chart.draw_series(mine.iter().flat_map(|(v, _, _, dots, _)| {
+                let x = left(*v) + width * 0.45;
+                dots.iter()
+                    .map(move |d| Circle::new((x, *d), 3, BLACK.mix(0.7).filled()))
+            }))?;
+            chart.draw_series(mine.iter().map(|(v, _, h, _, text)| {
+                Text::new(
+                    text.clone(),
+                    (left(*v), (*h + top * 0.02).min(top * 0.97)),
+                    (FONT, 11),
+                )
+            }))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+fn epoch_time(data: &RunData) -> Result<Option<Plot>> {
+    let units: Vec<_> = data
+        .units
+        .iter()
+        .filter(|u| u.epoch_s_median.is_some_and(f64::is_finite))
+        .collect();
+    if units.is_empty() {
+        return Ok(None);
+    }
+    let variants = distinct(&data.units, |u| u.variant.clone());
+    let backends = distinct(&units, |u| u.backend.clone());
+    let mut bars = Vec::new();
+    let mut top: f64 = 0.0;
+    for (v, variant) in variants.iter().enumerate() {
+        for (b, backend) in backends.iter().enumerate() {
+            let dots: Vec<f64> = units
+                .iter()
+                .filter(|u| &u.variant == variant && &u.backend == backend)
+                .filter_map(|u| u.epoch_s_median)
+                .collect();
+            if let Some(median) = crate::summary::median(&dots) {
+                top = top.max(dots.iter().copied().fold(median, f64::max));
+                bars.push((v, b, median, dots, seconds(median)));
+            }
+        }
+    }
+    let bars = Bars {
+        variants,
+        backends,
+        bars,
+    };
+    let svg = draw_bars(
+        &bars,
+        "Seconds per epoch (median; dots: one per seed)",
+        "s / epoch",
+        (top * 1.15).max(1e-6),
+    )?;
+    Ok(Some(Plot {
+        file: "epoch_time.svg".into(),
+        title: "Seconds per epoch per variant and backend".into(),
+        svg,
+    }))
+}
+
+fn seconds(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.2}")
+    } else if s >= 0.001 {
+        format!("{:.1}ms", s * 1e3)
+    } else {
+        format!("{:.0}µs", s * 1e6)
+    }
+}
+
+/// Success rates: drawn when the task can be solved exactly (some unit reached accuracy 1.0)
+/// or the data is 2-D (the logic gates and blobs of the perceptron and XOR scenarios).
+fn success(data: &RunData) -> Result<Option<Plot>> {
+    let solvable = data
+        .units
+        .iter()
+        .any(|u| u.test_accuracy.is_some_and(|a| a >= SOLVED))
+        || !data.points.is_empty();
+    if !solvable || data.units.is_empty() {
+        return Ok(None);
+    }
+    let variants = distinct(&data.units, |u| u.variant.clone());
+    let backends = distinct(&data.units, |u| u.backend.clone());
+    let mut bars = Vec::new();
+    for (v, variant) in variants.iter().enumerate() {
+        for (b, backend) in backends.iter().enumerate() {
+            let group: Vec<_> = data
+                .units
+                .iter()
+                .filter(|u| &u.variant == variant && &u.backend == backend)
+                .filter(|u| u.test_accuracy.is_some())
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            let solved = group
+                .iter()
+                .filter(|u| u.test_accuracy.is_some_and(|a| a >= SOLVED))
+                .count();
+            let rate = solved as f64 / group.len() as f64;
+            bars.push((v, b, rate, Vec::new(), format!("{solved}/{}", group.len())));
+        }
+    }
+    let bars = Bars {
+        variants,
+        backends,
+        bars,
+    };
+    let svg = draw_bars(
+        &bars,
+        "Seeds reaching test accuracy 1.0",
+        "fraction of seeds",
+        1.15,
+    )?;
+    Ok(Some(Plot {
+        file: "success.svg".into(),
+        title: "Fraction of seeds reaching test accuracy 1.0".into(),
+        svg,
+    }))
+}
+
+fn grad_norms(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plot>> {
+    let rows: Vec<_> = data
+        .grad_norms
+        .iter()
+        .filter(|g| g.variant == variant && g.backend == backend)
+        .collect();
+    let mut layers = distinct(&rows, |g| g.layer);
+    layers.sort_unstable();
+    let mut lines = Vec::new();
+    for &layer in &layers {
+        let mine: Vec<_> = rows.iter().filter(|g| g.layer == layer).collect();
+        let mut epochs = distinct(&mine, |g| g.epoch);
+        epochs.sort_unstable();
+        let points: Vec<(f64, f64)> = epochs
+            .into_iter()
+            .filter_map(|epoch| {
+                let values: Vec<f64> = mine
+                    .iter()
+                    .filter(|g| g.epoch == epoch && g.grad_norm > 0.0)
+                    .map(|g| g.grad_norm)
+                    .collect();
+                Estimate::of(&values).map(|e| (epoch as f64, e.mean))
+            })
+            .collect();
+        if !points.is_empty() {
+            lines.push((layer, points));
+        }
+    }
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+    for (_, points) in &lines {
+        for &(_, v) in points {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    let (lo, hi) = (lo / 2.0, hi * 2.0);
+    let max_epoch = lines
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|(e, _)| *e))
+        .fold(1.0, f64::max);
+    let last = layers.len().saturating_sub(1);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 450)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{variant} · {backend}: gradient norm per layer"),
+                (FONT, 20),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(1.0..max_epoch.max(2.0), (lo..hi).log_scale())?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("mean ‖∂L/∂W‖ over the epoch's steps")
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .label_style((FONT, 12))
+            .draw()?;
+        for (index, (layer, points)) in lines.iter().enumerate() {
+            let c = color(index);
+            let name = match *layer as usize {
+                0 => "layer 0 (input side)".to_string(),
+                l if l == last => format!("layer {l} (output)"),
+                l => format!("layer {l}"),
+            };
+            chart
+                .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(Some(Plot {
+        file: format!("grad_norms_{}_{}.svg", slug(variant), slug(backend)),
+        title: format!("{variant} · {backend}: per-layer gradient norms (log scale)"),
+        svg,
+    }))
+}
+
+/// Blue (class 0) to red (class 1); more classes take the palette.
+fn cell_color(p: f64, multiclass: bool) -> RGBAColor {
+    if multiclass {
+        return color(p.round().max(0.0) as usize).mix(0.35);
+    }
+    let t = p.clamp(0.0, 1.0);
+    let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+    RGBColor(lerp(70.0, 215.0), lerp(120.0, 60.0), lerp(215.0, 50.0)).mix(0.45)
+}
+
+fn point_color(label: u64, multiclass: bool) -> RGBColor {
+    if multiclass {
+        color(label as usize)
+    } else if label == 0 {
+        RGBColor(30, 70, 170)
+    } else {
+        RGBColor(170, 20, 20)
+    }
+}
+
+/// Distinct sorted values and half the smallest step between them.
+fn axis(values: impl Iterator<Item = f64>) -> (Vec<f64>, f64) {
+    let mut sorted: Vec<f64> = values.filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted.dedup();
+    let step = sorted
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    (sorted, if step.is_finite() { step / 2.0 } else { 0.5 })
+}
+
+fn boundary(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plot>> {
+    let Some(seed) = data
+        .boundary
+        .iter()
+        .find(|b| b.variant == variant && b.backend == backend)
+        .map(|b| b.seed)
+    else {
+        return Ok(None);
+    };
+    let cells: Vec<&BoundaryRow> = data
+        .boundary
+        .iter()
+        .filter(|b| b.variant == variant && b.backend == backend && b.seed == seed)
+        .filter(|b| b.x.is_finite() && b.y.is_finite())
+        .collect();
+    let points: Vec<_> = data
+        .points
+        .iter()
+        .filter(|p| p.variant == variant)
+        .collect();
+    let multiclass = points.iter().any(|p| p.label > 1) || cells.iter().any(|c| c.p > 1.0);
+    let (xs, hx) = axis(cells.iter().map(|c| c.x));
+    let (ys, hy) = axis(cells.iter().map(|c| c.y));
+    let (Some(x0), Some(x1), Some(y0), Some(y1)) = (xs.first(), xs.last(), ys.first(), ys.last())
+    else {
+        return Ok(None);
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (560, 560)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "{variant} · {backend} · seed {seed}: {}",
+                    if multiclass {
+                        "predicted class"
+                    } else {
+                        "P(class 1), blue 0 → red 1"
+                    }
+                ),
+                (FONT, 16),
+            )
+            .margin(12)
+            .x_label_area_size(35)
+            .y_label_area_size(45)
+            .build_cartesian_2d((x0 - hx)..(x1 + hx), (y0 - hy)..(y1 + hy))?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("x₁")
+            .y_desc("x₂")
+            .label_style((FONT, 12))
+            .draw()?;
+        chart.draw_series(cells.iter().map(|c| {
+            let p = if c.p.is_finite() { c.p } else { 0.5 };
+            // A hair wider than the cell, so no seams show between neighbours.
+            Rectangle::new(
+                [
+                    (c.x - hx * 1.05, c.y - hy * 1.05),
+                    (c.x + hx * 1.05, c.y + hy * 1.05),
+                ],
+                cell_color(p, multiclass).filled(),
+            )
+        }))?;
+        chart.draw_series(
+            points
+                .iter()
+                .filter(|p| p.split == "train")
+                .map(|p| Circle::new((p.x, p.y), 4, point_color(p.label, multiclass).filled())),
+        )?;
+        chart.draw_series(
+            points
+                .iter()
+                .filter(|p| p.split != "train")
+                .map(|p| Circle::new((p.x, p.y), 4, point_color(p.label, multiclass))),
+        )?;
+        root.present()?;
+    }
+    Ok(Some(Plot {
+        file: format!("boundary_{}_{}.svg", slug(variant), slug(backend)),
+        title: format!("{variant} · {backend}: decision regions (seed {seed}) and examples"),
+        svg,
+    }))
+}
