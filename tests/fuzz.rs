@@ -365,7 +365,7 @@ fn scenario_parser_never_panics() {
                 let bytes = g.bytes(200);
                 String::from_utf8_lossy(&bytes).into_owned()
             }
-            1 | 2 | 3 => {
+            1..=3 => {
                 let mut bytes = base.as_bytes().to_vec();
                 g.mutate_bytes(&mut bytes, other.as_bytes());
                 String::from_utf8_lossy(&bytes).into_owned()

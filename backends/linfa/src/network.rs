@@ -53,7 +53,7 @@ impl Activation {
             Activation::Tanh => {
                 Zip::from(delta)
                     .and(output)
-                    .for_each(|d, &o| *d = *d * (one - o * o));
+                    .for_each(|d, &o| *d *= one - o * o);
             }
             Activation::Relu => Zip::from(delta).and(output).for_each(|d, &o| {
                 if o <= F::zero() {

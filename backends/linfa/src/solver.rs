@@ -226,6 +226,9 @@ pub(crate) fn unpack<F: Float>(mlp: &mut Mlp<F>, packed: &Array1<f64>) {
     }
 }
 
+/// A point, the cost there and its gradient.
+type Evaluation = (Array1<f64>, f64, Array1<f64>);
+
 /// The full-batch problem handed to argmin; caches the last evaluation, counts evaluations
 /// and remembers the best point seen (returned when `max_fun` cuts the run short).
 struct Problem<'a, F> {
@@ -235,16 +238,16 @@ struct Problem<'a, F> {
     alpha: F,
     max_fun: usize,
     evaluations: Cell<usize>,
-    last: RefCell<Option<(Array1<f64>, f64, Array1<f64>)>>,
+    last: RefCell<Option<Evaluation>>,
     best: RefCell<Option<(f64, Array1<f64>)>>,
 }
 
 impl<F: Float> Problem<'_, F> {
     fn evaluate(&self, param: &Array1<f64>) -> Result<(f64, Array1<f64>), argmin::core::Error> {
-        if let Some((p, cost, grad)) = &*self.last.borrow() {
-            if p == param {
-                return Ok((*cost, grad.clone()));
-            }
+        if let Some((p, cost, grad)) = &*self.last.borrow()
+            && p == param
+        {
+            return Ok((*cost, grad.clone()));
         }
         let count = self.evaluations.get() + 1;
         if count > self.max_fun {

