@@ -110,10 +110,13 @@ fn summary(out: &mut String, data: &RunData) {
     out.push_str("## Summary\n\n");
     out.push_str(
         "Means over seeds; the interval is mean ± 1.96·sd/√n (shown for several seeds). \
-         `solved`: seeds whose test accuracy is 1.0. Final train accuracy is the last \
-         epoch's, scored on the whole training split.\n\n",
+         `solved`: seeds whose test accuracy is 1.0. `converged`: the median first epoch \
+         whose train accuracy is 1.0, over the seeds that got there (the perceptron's \
+         convergence; `never` when none did). Final train accuracy is the last epoch's, \
+         scored on the whole training split; `gap` is final train accuracy − test accuracy and \
+         `loss gap` test loss − final train loss (overfitting shows in both).\n\n",
     );
-    out.push_str("| variant | backend | status | seeds | test_accuracy | 95 % interval | final train_accuracy | final train_loss | solved | epoch_s (median) | reason |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| variant | backend | status | seeds | test_accuracy | 95 % interval | final train_accuracy | final train_loss | gap | loss gap | solved | converged | epoch_s (median) | reason |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for line in &data.summary {
         let units: Vec<_> = data
             .units
@@ -143,8 +146,17 @@ fn summary(out: &mut String, data: &RunData) {
                 })
                 .collect()
         };
-        let train_accuracy = format_estimate(Estimate::of(&last_epochs(&|e| e.train_accuracy))).0;
-        let train_loss = format_estimate(Estimate::of(&last_epochs(&|e| e.train_loss))).0;
+        let final_accuracy = Estimate::of(&last_epochs(&|e| e.train_accuracy));
+        let final_loss = Estimate::of(&last_epochs(&|e| e.train_loss));
+        let test_losses: Vec<f64> = units.iter().filter_map(|u| u.test_loss).collect();
+        let gap = |train: Option<Estimate>, test: Option<Estimate>, sign: f64| match (train, test) {
+            (Some(train), Some(test)) => format!("{:.4}", sign * (train.mean - test.mean)),
+            _ => "-".into(),
+        };
+        let accuracy_gap = gap(final_accuracy, Estimate::of(&accuracies), 1.0);
+        let loss_gap = gap(final_loss, Estimate::of(&test_losses), -1.0);
+        let train_accuracy = format_estimate(final_accuracy).0;
+        let train_loss = format_estimate(final_loss).0;
         let solved = if accuracies.is_empty() {
             "-".into()
         } else {
@@ -154,8 +166,9 @@ fn summary(out: &mut String, data: &RunData) {
                 accuracies.len()
             )
         };
+        let converged = converged(data, line, &distinct(&units, |u| u.seed));
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             cell(&line.variant),
             cell(&line.backend),
             cell(&line.status),
@@ -164,13 +177,46 @@ fn summary(out: &mut String, data: &RunData) {
             interval,
             train_accuracy,
             train_loss,
+            accuracy_gap,
+            loss_gap,
             solved,
+            converged,
             line.epoch_s_median
                 .map_or("-".into(), |s| format!("{s:.4}")),
             cell(&line.reason),
         ));
     }
     out.push('\n');
+}
+
+/// `converged` of the summary: the median first epoch at train accuracy 1.0 over the seeds
+/// that reached it, with how many did; `-` when no epoch was recorded.
+fn converged(data: &RunData, line: &super::read::SummaryLine, seeds: &[u64]) -> String {
+    let mut recorded = 0;
+    let mut first: Vec<f64> = Vec::new();
+    for &seed in seeds {
+        let mut epochs = data
+            .epochs
+            .iter()
+            .filter(|e| e.variant == line.variant && e.backend == line.backend && e.seed == seed)
+            .peekable();
+        if epochs.peek().is_none() {
+            continue;
+        }
+        recorded += 1;
+        if let Some(epoch) = epochs
+            .filter(|e| e.train_accuracy >= SOLVED)
+            .map(|e| e.epoch)
+            .min()
+        {
+            first.push(epoch as f64);
+        }
+    }
+    match (recorded, crate::summary::median(&first)) {
+        (0, _) => "-".into(),
+        (_, None) => format!("never (0/{recorded})"),
+        (_, Some(median)) => format!("epoch {median} ({}/{recorded})", first.len()),
+    }
 }
 
 /// The whole `report.md`.

@@ -567,18 +567,18 @@ fn boundary(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plot>
     {
         let root = SVGBackend::with_string(&mut svg, (560, 560)).into_drawing_area();
         root.fill(&WHITE)?;
+        let caption = format!(
+            "{variant} · {backend} · seed {seed}: {}",
+            if multiclass {
+                "predicted class"
+            } else {
+                "P(class 1), blue 0 → red 1"
+            }
+        );
+        // Sweep variants make long titles: shrink the font so the title fits the 560 px.
+        let size = 16.0f64.min(540.0 / (0.55 * caption.chars().count() as f64));
         let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!(
-                    "{variant} · {backend} · seed {seed}: {}",
-                    if multiclass {
-                        "predicted class"
-                    } else {
-                        "P(class 1), blue 0 → red 1"
-                    }
-                ),
-                (FONT, 16),
-            )
+            .caption(caption, (FONT, size))
             .margin(12)
             .x_label_area_size(35)
             .y_label_area_size(45)
