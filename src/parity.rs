@@ -48,7 +48,7 @@ pub fn run(scenario: &Scenario, args: &ParityArgs) -> Result<Vec<(String, Parity
     let reference = registry::find("native").context("the native reference backend")?;
     let others: Vec<_> = registry::built()
         .into_iter()
-        .filter(|backend| backend.name() != "native")
+        .filter(|backend| backend.name() != "native" && !backend.is_reference_model())
         .collect();
     if others.is_empty() {
         eprintln!("note: only the native backend is built; build others with --features");

@@ -11,6 +11,8 @@ pub fn built() -> Vec<Box<dyn Backend>> {
     backends.push(Box::new(nnbench_candle::CandleBackend));
     #[cfg(feature = "linfa")]
     backends.push(Box::new(nnbench_linfa::LinfaBackend));
+    #[cfg(feature = "linfa")]
+    backends.push(Box::new(nnbench_linfa::LinearBackend));
     #[cfg(feature = "tch")]
     backends.push(Box::new(nnbench_tch::TchBackend));
     backends
@@ -24,9 +26,11 @@ pub fn find(name: &str) -> Option<Box<dyn Backend>> {
 /// Why `name` is not in this binary, with the command that builds it.
 pub fn not_built_reason(name: &str) -> String {
     if KNOWN_BACKENDS.contains(&name) {
+        // The linear baseline comes with the linfa adapter (linfa-logistic).
+        let feature = if name == "linear" { "linfa" } else { name };
         format!(
             "this binary was built without the `{name}` backend; rebuild with \
-             `cargo run --release --features {name} -- ...`"
+             `cargo run --release --features {feature} -- ...`"
         )
     } else {
         format!("unknown backend `{name}`")

@@ -36,6 +36,13 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// `true` for a reference model that is not the scenario's network (the linear baseline):
+    /// the loop hands it the whole training split as one batch per epoch, and parity and
+    /// conformance checks, which compare implementations of the same network, leave it out.
+    fn is_reference_model(&self) -> bool {
+        false
+    }
+
     /// Trains `task` for one epoch with the loop a user of this framework would write, without
     /// the harness, and returns the seconds it took (see [`crate::baseline`]); `None` when the
     /// backend has no such loop.

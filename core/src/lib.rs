@@ -26,4 +26,4 @@ pub use network::{Layer, Network};
 pub use weights::{Tensor, Weights};
 
 /// Every backend nnbench knows of, whether or not this binary was built with it.
-pub const KNOWN_BACKENDS: [&str; 5] = ["native", "burn", "candle", "tch", "linfa"];
+pub const KNOWN_BACKENDS: [&str; 6] = ["native", "burn", "candle", "tch", "linfa", "linear"];

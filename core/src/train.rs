@@ -224,6 +224,8 @@ struct Loop<'a> {
     batch_targets: Vec<f32>,
     steps_done: usize,
     started: Instant,
+    /// The whole training split is one batch ([`Backend::is_reference_model`]).
+    whole_split: bool,
 }
 
 fn train(
@@ -263,6 +265,7 @@ fn train(
         batch_targets: Vec::new(),
         steps_done: 0,
         started: Instant::now(),
+        whole_split: backend.is_reference_model(),
     };
     state.run_epochs(backend.name(), observer)
 }
@@ -339,7 +342,11 @@ impl Loop<'_> {
         let train = &self.request.data.train;
         let features = self.request.data.features;
         let outputs = self.network.outputs;
-        let batch_rows = run.training.batch.rows(train.rows).max(1);
+        let batch_rows = if self.whole_split {
+            train.rows.max(1)
+        } else {
+            run.training.batch.rows(train.rows).max(1)
+        };
         let steps_per_epoch = train.rows.div_ceil(batch_rows);
         let divergence_loss = run.training.divergence_loss;
 

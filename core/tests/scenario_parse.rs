@@ -187,7 +187,7 @@ fn shipped_sweeps_have_readable_variant_names() {
     assert_eq!(exploding.variants[0].run.regularization.clip_value, None);
     assert_eq!(
         exploding.variants[1].run.regularization.clip_value,
-        Some(1.0)
+        Some(0.1)
     );
     assert_eq!(exploding.variants[3].run.init.weights, InitScheme::HeNormal);
     assert_eq!(exploding.variants[4].run.optimizer.learning_rate, 1e-5);

@@ -78,11 +78,15 @@
 //! with the scenario's optimizer in the spec's (PyTorch) forms instead of scikit-learn's.
 //! Matrix products are ndarray's (matrixmultiply, single-threaded): `setup.threads` is not
 //! honoured.
+//!
+//! [`LinearBackend`] (`linear`) is the reference linear classifier of MNIST scenarios:
+//! linfa-logistic's multinomial logistic regression (see [`linear`]).
 
 pub mod backend;
 mod baseline;
 mod classifier;
 mod error;
+pub mod linear;
 pub mod logistic;
 mod network;
 mod params;
@@ -91,5 +95,6 @@ pub mod solver;
 pub use backend::{LINFA_VERSION, LinfaBackend, LinfaTrainer};
 pub use classifier::MlpClassifier;
 pub use error::MlpError;
+pub use linear::LinearBackend;
 pub use network::Activation;
 pub use params::{LearningRate, MlpClassifierParams, MlpClassifierValidParams, Solver};
