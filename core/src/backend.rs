@@ -53,6 +53,14 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Runs `work`, a whole unit (build, every step, every evaluation), where this framework's
+    /// `threads` worker threads live. A backend on a rayon pool enters it once here, so that
+    /// its trainer's per-step entries run inline instead of handing every step to another
+    /// thread (measured: 12 % of burn's and candle's MNIST epoch). The default just runs it.
+    fn with_threads(&self, _threads: usize, work: &mut (dyn FnMut() + Send)) {
+        work();
+    }
+
     /// Builds a trainer holding the initial weights of `setup`. Called only after
     /// [`Backend::check`] accepted the run.
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError>;

@@ -7,7 +7,7 @@
 //! harness costs. A backend opts in with [`Backend::hand_written_epoch`](crate::Backend).
 
 /// One epoch of a `features → hidden (relu) → classes` softmax classifier trained with Adam
-/// (β1 0.9, β2 0.999, ε 1e-8) over `inputs` in stored order, in consecutive batches.
+/// (β1 0.9, β2 0.999, ε 1e-8) over `inputs`, reshuffled each epoch like the scenario.
 #[derive(Debug, Clone, Copy)]
 pub struct BaselineTask<'a> {
     /// `rows × features`, row-major, already scaled.
@@ -27,10 +27,28 @@ impl BaselineTask<'_> {
         self.labels.len()
     }
 
-    /// Full batches only, as the usual hand-written loop does.
-    pub fn batches(&self) -> impl Iterator<Item = (&[f32], &[u32])> {
-        self.inputs
-            .chunks_exact(self.batch_size * self.features)
-            .zip(self.labels.chunks_exact(self.batch_size))
+    /// Calls `step` on each full batch of one epoch, in a seeded shuffled order gathered
+    /// into one reused buffer, as a framework's shuffling data loader does (burn's
+    /// `DataLoader`, tch's `Iter2::shuffle`): the harness shuffles and gathers too, so the
+    /// ratio leaves that out. Full batches only, as the usual hand-written loop does.
+    pub fn for_each_shuffled_batch<E>(
+        &self,
+        mut step: impl FnMut(&[f32], &[u32]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut order: Vec<usize> = (0..self.rows()).collect();
+        crate::rng::Rng::derive(self.seed, "baseline-shuffle").shuffle(&mut order);
+        let batch_size = self.batch_size.max(1);
+        let mut inputs = Vec::with_capacity(batch_size * self.features);
+        let mut labels = Vec::with_capacity(batch_size);
+        for chunk in order.chunks_exact(batch_size) {
+            inputs.clear();
+            labels.clear();
+            for &row in chunk {
+                inputs.extend_from_slice(&self.inputs[row * self.features..][..self.features]);
+                labels.push(self.labels[row]);
+            }
+            step(&inputs, &labels)?;
+        }
+        Ok(())
     }
 }

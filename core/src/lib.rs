@@ -17,6 +17,8 @@ pub mod parity;
 pub mod rng;
 pub mod schedule;
 pub mod spec;
+#[cfg(feature = "rayon")]
+pub mod threads;
 pub mod train;
 pub mod weights;
 

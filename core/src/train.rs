@@ -169,7 +169,8 @@ pub struct StepEvent {
 }
 
 /// Watches a unit as it trains. Every method has a default that does nothing.
-pub trait Observer {
+/// `Send`: the unit may run on the backend's worker thread ([`Backend::with_threads`]).
+pub trait Observer: Send {
     fn step_finished(&mut self, _event: &StepEvent) {}
     fn epoch_finished(&mut self, _record: &EpochRecord) {}
 }
@@ -188,8 +189,18 @@ pub fn run_unit(
     if let Err(unsupported) = backend.check(request.run) {
         return UnitOutcome::without_training(Status::Unsupported, unsupported.to_string());
     }
-    match catch_unwind(AssertUnwindSafe(|| train(backend, request, observer))) {
-        Ok(outcome) => outcome,
+    let mut outcome = None;
+    let trained = catch_unwind(AssertUnwindSafe(|| {
+        backend.with_threads(request.run.threads, &mut || {
+            outcome = Some(train(backend, request, observer));
+        })
+    }));
+    match trained.map(|()| outcome) {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => UnitOutcome::without_training(
+            Status::Failed,
+            format!("{} did not run the unit it was given", backend.name()),
+        ),
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()

@@ -27,20 +27,14 @@ impl Classifier {
 
 pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
     let threads = task.threads.max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|error| BackendError::Framework {
-            framework: "burn",
-            message: error.to_string(),
-        })?;
+    let pool = nnbench_core::threads::rayon_pool(threads)?;
     Ok(pool.install(|| {
         let device = Device::flex().autodiff();
         device.seed(task.seed);
-        let mut model = Classifier {
+        let mut model = Some(Classifier {
             hidden: LinearConfig::new(task.features, task.hidden).init(&device),
             output: LinearConfig::new(task.hidden, task.classes).init(&device),
-        };
+        });
         let mut optimizer = AdamConfig::new()
             .with_beta_1(0.9)
             .with_beta_2(0.999)
@@ -48,7 +42,7 @@ pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
             .init();
         let loss_function = CrossEntropyLossConfig::new().init(&device);
         let started = Instant::now();
-        for (inputs, labels) in task.batches() {
+        let _ = task.for_each_shuffled_batch(|inputs, labels| {
             let rows = labels.len();
             let x = Tensor::<2>::from_data(
                 TensorData::new(inputs.to_vec(), [rows, task.features]),
@@ -56,11 +50,14 @@ pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
             );
             let labels: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
             let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [rows]), &device);
-            let loss = loss_function.forward(model.forward(x), y);
+            // Taken out and put back: burn's optimizer consumes the module.
+            let current = model.take().expect("put back after every step");
+            let loss = loss_function.forward(current.forward(x), y);
             let _ = loss.clone().into_scalar::<f32>();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(task.learning_rate, model, grads);
-        }
+            let grads = GradientsParams::from_grads(loss.backward(), &current);
+            model = Some(optimizer.step(task.learning_rate, current, grads));
+            Ok::<(), std::convert::Infallible>(())
+        });
         started.elapsed().as_secs_f64()
     }))
 }

@@ -103,6 +103,10 @@ impl Backend for BurnBackend {
         None
     }
 
+    fn with_threads(&self, threads: usize, work: &mut (dyn FnMut() + Send)) {
+        nnbench_core::threads::run_in_rayon_pool(threads, work);
+    }
+
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError> {
         self.check(setup.run)?;
         Ok(Box::new(BurnTrainer::new(setup)?))

@@ -56,11 +56,7 @@ pub struct BurnTrainer {
 
 impl BurnTrainer {
     pub fn new(setup: &TrainerSetup<'_>) -> Result<BurnTrainer, BackendError> {
-        let threads = setup.threads.max(1);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|error| framework_error(format!("cannot start {threads} threads: {error}")))?;
+        let pool = nnbench_core::threads::rayon_pool(setup.threads)?;
         let plain = Device::flex();
         let device = plain.clone().autodiff();
         let network = setup.network.clone();
@@ -100,7 +96,7 @@ impl BurnTrainer {
             device,
             plain,
             dropout_seeds: Rng::derive(setup.seed, "burn-dropout"),
-            pool: Arc::new(pool),
+            pool,
         })
     }
 

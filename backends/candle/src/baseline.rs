@@ -44,13 +44,13 @@ fn run(task: &BaselineTask<'_>) -> candle_core::Result<f64> {
     };
     let mut optimizer = AdamW::new(varmap.all_vars(), params)?;
     let started = Instant::now();
-    for (inputs, labels) in task.batches() {
+    task.for_each_shuffled_batch(|inputs, labels| {
         let rows = labels.len();
         let x = Tensor::from_slice(inputs, (rows, task.features), &device)?;
         let y = Tensor::from_slice(labels, rows, &device)?;
         let loss = candle_nn::loss::cross_entropy(&model.forward(&x)?, &y)?;
         let _ = loss.to_scalar::<f32>()?;
-        optimizer.backward_step(&loss)?;
-    }
+        optimizer.backward_step(&loss)
+    })?;
     Ok(started.elapsed().as_secs_f64())
 }

@@ -99,6 +99,10 @@ impl Backend for CandleBackend {
         table
     }
 
+    fn with_threads(&self, threads: usize, work: &mut (dyn FnMut() + Send)) {
+        nnbench_core::threads::run_in_rayon_pool(threads, work);
+    }
+
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError> {
         Ok(Box::new(trainer::CandleTrainer::new(setup)?))
     }

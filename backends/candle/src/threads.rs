@@ -10,17 +10,13 @@
 //! machine its spinning makes a one-thread run several times slower. A program that runs
 //! candle with one thread count calls [`set_process_threads`] first.
 
+use std::sync::Arc;
+
 use nnbench_core::BackendError;
 
-use crate::error::framework_error;
-
-/// A rayon pool of `threads` threads (at least one) to run candle's work in.
-pub fn pool(threads: usize) -> Result<rayon::ThreadPool, BackendError> {
-    let threads = threads.max(1);
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|error| framework_error(format!("cannot start {threads} threads: {error}")))
+/// The process's rayon pool of `threads` threads (see [`nnbench_core::threads`]).
+pub fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, BackendError> {
+    nnbench_core::threads::rayon_pool(threads)
 }
 
 /// Sets `CANDLE_NUM_THREADS` to `threads` unless the environment already sets it, so that

@@ -17,7 +17,7 @@ use crate::threads;
 
 pub struct CandleTrainer {
     /// The pool every step and prediction runs in.
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     state: State,
 }
 

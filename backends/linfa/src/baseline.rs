@@ -1,5 +1,5 @@
 //! The loop a linfa user writes for mnist_adam's model: one `fit` of the estimator with one
-//! epoch, in stored order, without nnbench in between — the reference side of `nnbench bench`'s
+//! epoch, shuffled by the estimator as scikit-learn's `fit` does, without nnbench in between — the reference side of `nnbench bench`'s
 //! harness-overhead ratio (see [`nnbench_core::baseline`]).
 
 use std::time::Instant;
@@ -29,7 +29,7 @@ pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
         .learning_rate_init(task.learning_rate as f32)
         .alpha(0.0)
         .batch_size(task.batch_size)
-        .shuffle(false)
+        .shuffle(true)
         .max_iter(1)
         .random_state(task.seed);
     let started = Instant::now();

@@ -52,6 +52,15 @@ impl Backend for NativeBackend {
         table
     }
 
+    /// One thread computes on the calling thread; more, on the shared rayon pool.
+    fn with_threads(&self, threads: usize, work: &mut (dyn FnMut() + Send)) {
+        if threads > 1 {
+            nnbench_core::threads::run_in_rayon_pool(threads, work);
+        } else {
+            work();
+        }
+    }
+
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError> {
         Ok(Box::new(trainer::NativeTrainer::new(setup)?))
     }

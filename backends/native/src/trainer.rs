@@ -113,7 +113,7 @@ pub struct NativeTrainer {
     delta: Vec<f32>,
     delta_next: Vec<f32>,
     threads: Threads,
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
 impl NativeTrainer {
@@ -182,14 +182,7 @@ impl NativeTrainer {
             .unwrap_or(0);
         let threads = setup.threads.max(1);
         let pool = if threads > 1 {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|error| BackendError::Framework {
-                    framework: "native",
-                    message: format!("cannot start {threads} threads: {error}"),
-                })?;
-            Some(pool)
+            Some(nnbench_core::threads::rayon_pool(threads)?)
         } else {
             None
         };

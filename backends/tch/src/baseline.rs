@@ -43,7 +43,7 @@ pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
         .build(&store, task.learning_rate)
         .or_framework()?;
     let started = Instant::now();
-    for (inputs, labels) in task.batches() {
+    task.for_each_shuffled_batch(|inputs, labels| {
         let rows = labels.len() as i64;
         let x = Tensor::f_from_slice(inputs)
             .and_then(|x| x.f_view([rows, features]))
@@ -53,6 +53,7 @@ pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
         let loss = model.forward(&x).cross_entropy_for_logits(&y);
         let _ = loss.f_double_value(&[]).or_framework()?;
         optimizer.backward_step(&loss);
-    }
+        Ok::<(), BackendError>(())
+    })?;
     Ok(started.elapsed().as_secs_f64())
 }
