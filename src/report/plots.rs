@@ -504,14 +504,22 @@ fn grad_norms(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plo
     }))
 }
 
-/// Blue (class 0) to red (class 1); more classes take the palette.
+/// Blue (class 0) to red (class 1); more classes take the palette. Opaque, pale as if drawn
+/// with transparency on white: overlapping translucent cells would show as seams.
 fn cell_color(p: f64, multiclass: bool) -> RGBAColor {
+    let pale = |c: RGBAColor, alpha: f64| {
+        let blend = |v: u8| (f64::from(v) * alpha + 255.0 * (1.0 - alpha)).round() as u8;
+        RGBColor(blend(c.0), blend(c.1), blend(c.2)).to_rgba()
+    };
     if multiclass {
-        return color(p.round().max(0.0) as usize).mix(0.35);
+        return pale(color(p.round().max(0.0) as usize).to_rgba(), 0.35);
     }
     let t = p.clamp(0.0, 1.0);
     let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
-    RGBColor(lerp(70.0, 215.0), lerp(120.0, 60.0), lerp(215.0, 50.0)).mix(0.45)
+    pale(
+        RGBColor(lerp(70.0, 215.0), lerp(120.0, 60.0), lerp(215.0, 50.0)).to_rgba(),
+        0.45,
+    )
 }
 
 fn point_color(label: u64, multiclass: bool) -> RGBColor {
