@@ -134,6 +134,33 @@ fn lbfgs_finds_the_optimum_of_a_convex_problem() {
     assert_eq!(model.predict(&array![[-1.0], [1.0]]), array![0usize, 1]);
 }
 
+/// On three blobs, L-BFGS stops on its gradient tolerance before `max_iter`, and the fit
+/// classifies the training blobs.
+#[test]
+fn lbfgs_converges_on_blobs() {
+    let data = blobs(40, 1);
+    let model = MlpClassifier::<f64>::params()
+        .hidden_layer_sizes([8])
+        .solver(Solver::Lbfgs)
+        .max_iter(2000)
+        .random_state(0)
+        .fit(&data)
+        .unwrap();
+    assert!(
+        model.n_iter() < 2000,
+        "no convergence in {} iterations",
+        model.n_iter()
+    );
+    let predicted = model.predict(data.records());
+    let correct = predicted
+        .iter()
+        .zip(data.targets())
+        .filter(|(a, b)| a == b)
+        .count();
+    let accuracy = correct as f64 / data.nsamples() as f64;
+    assert!(accuracy >= 0.9, "training accuracy {accuracy}");
+}
+
 #[test]
 fn lbfgs_respects_max_fun() {
     let data = blobs(20, 1);
