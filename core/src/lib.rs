@@ -17,6 +17,7 @@ pub mod parity;
 pub mod rng;
 pub mod schedule;
 pub mod spec;
+pub mod step_parity;
 #[cfg(feature = "rayon")]
 pub mod threads;
 pub mod train;

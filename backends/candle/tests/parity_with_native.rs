@@ -14,6 +14,9 @@ use nnbench_core::spec::{
 use nnbench_core::{Backend, Batch, Network, Support, TrainerSetup};
 use nnbench_native::NativeBackend;
 
+// The shared suite (see nnbench_core::step_parity), then candle's own checks below.
+nnbench_core::step_parity_suite!(CandleBackend, NativeBackend);
+
 const ROWS: usize = 8;
 const FEATURES: usize = 4;
 
