@@ -7,10 +7,9 @@ use nnbench_candle::CandleBackend;
 use nnbench_core::metrics::encode_targets;
 use nnbench_core::rng::Rng;
 use nnbench_core::spec::{
-    Activation, BatchSize, DatasetSource, DatasetSpec, InitScheme, InitSpec, LayerSpec, LogicGate,
-    ModelSpec, OptimizerKind, OptimizerSpec, OutputHead, OutputSpec, RegularizationSpec, RunSpec,
-    Scaling, Schedule, TrainingSpec,
+    Activation, InitScheme, LayerSpec, OptimizerKind, OutputHead, RegularizationSpec, RunSpec,
 };
+use nnbench_core::step_parity::{ADAM, run};
 use nnbench_core::{Backend, Batch, Network, Support, TrainerSetup};
 use nnbench_native::NativeBackend;
 
@@ -20,59 +19,9 @@ nnbench_core::step_parity_suite!(CandleBackend, NativeBackend);
 const ROWS: usize = 8;
 const FEATURES: usize = 4;
 
-fn run(layers: Vec<LayerSpec>, head: OutputHead, kind: OptimizerKind) -> RunSpec {
-    RunSpec {
-        dataset: DatasetSpec {
-            source: DatasetSource::Logic {
-                gate: LogicGate::Xor,
-            },
-            train_size: None,
-            test_size: None,
-            scaling: Scaling::None,
-            validation_fraction: 0.0,
-        },
-        model: ModelSpec {
-            layers,
-            output: OutputSpec { head },
-        },
-        init: InitSpec {
-            weights: InitScheme::GlorotUniform,
-            biases: InitScheme::Normal { std: 0.3 },
-        },
-        optimizer: OptimizerSpec {
-            learning_rate: 0.1,
-            kind,
-        },
-        regularization: RegularizationSpec {
-            l1: 0.0,
-            l2: 0.0,
-            clip_value: None,
-            clip_norm: None,
-        },
-        training: TrainingSpec {
-            epochs: 1,
-            batch: BatchSize::Full,
-            shuffle: false,
-            seeds: vec![0],
-            schedule: Schedule::Constant,
-            early_stopping: None,
-            record_grad_norms: true,
-            divergence_loss: f64::INFINITY,
-        },
-        backends: vec!["candle".into(), "native".into()],
-        threads: 1,
-    }
-}
-
 fn dense(units: usize, activation: Activation) -> LayerSpec {
     LayerSpec::Dense { units, activation }
 }
-
-const ADAM: OptimizerKind = OptimizerKind::Adam {
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-8,
-};
 
 /// Trains `run` for a few steps on both backends; returns the largest weight difference
 /// relative to the weights' scale, and the largest loss and gradient-norm differences.
