@@ -190,6 +190,11 @@ impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Failure {
         let code = if error.chain().any(|cause| cause.is::<ScenarioError>()) {
             3
+        } else if error
+            .chain()
+            .any(|cause| cause.is::<crate::bench::BackendChoiceError>())
+        {
+            2
         } else if error.chain().any(|cause| cause.is::<DataError>()) {
             4
         } else if error

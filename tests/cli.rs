@@ -196,3 +196,54 @@ fn backends_prints_the_capability_table() {
         assert!(text.contains("tch: not built"), "{text}");
     }
 }
+
+#[test]
+fn bench_rejects_a_backend_it_cannot_time_before_loading_anything() {
+    let output = nnbench(&["bench", "--backends", "native,nope"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("--backends: unknown backend `nope`"),
+        "{message}"
+    );
+    assert!(message.contains("built: native"), "{message}");
+    let output = nnbench(&["bench", "--backends", "linear"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`linear` is a reference model"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// Real MNIST (CI fetches it before the tests), one measured round per backend.
+#[cfg(feature = "burn")]
+#[test]
+fn bench_measures_each_backend_in_a_process_of_its_own() {
+    let output = nnbench(&[
+        "bench",
+        "--backends",
+        "native,burn",
+        "--rounds",
+        "1",
+        "--loads",
+        "1",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("each backend in a process of its own"),
+        "{text}"
+    );
+    let row = |name: &str| {
+        text.lines()
+            .find(|line| line.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in\n{text}"))
+            .to_string()
+    };
+    let native = row("native");
+    assert!(native.contains(" s/epoch"), "{native}");
+    assert!(!native.contains("hand-written"), "{native}");
+    let burn = row("burn");
+    assert!(burn.contains("harness/hand-written"), "{burn}");
+}

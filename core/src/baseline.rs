@@ -1,9 +1,9 @@
 //! The "hand-written loop" side of the harness-overhead benchmark.
 //!
-//! `nnbench bench` times an MNIST epoch of mnist_adam's model twice per backend, in the same
-//! process: once through the harness (shuffle, batch gathering, target encoding, the
-//! [`Trainer`](crate::Trainer) boundary) and once by the loop a user of that framework would
-//! write in its own idiomatic style, with nothing of nnbench in between. The ratio is what the
+//! `nnbench bench` times an MNIST epoch of mnist_adam's model two ways per backend, in
+//! alternating rounds: through the harness (shuffle, batch gathering, target encoding, the
+//! [`Trainer`](crate::Trainer) boundary), and by the loop a user of that framework would write
+//! in its own idiomatic style, with nothing of nnbench in between. The ratio is what the
 //! harness costs. A backend opts in with [`Backend::hand_written_epoch`](crate::Backend).
 
 /// One epoch of a `features → hidden (relu) → classes` softmax classifier trained with Adam
