@@ -21,6 +21,17 @@ use crate::summary;
 pub const GRAD_NORMS_HEADER: [&str; 6] =
     ["variant", "backend", "seed", "epoch", "layer", "grad_norm"];
 
+/// The columns of `dead_units.csv` (a per-unit file that resume and merge carry like any
+/// other whose header starts `variant,backend,seed`).
+pub const DEAD_UNITS_HEADER: [&str; 6] = [
+    "variant",
+    "backend",
+    "seed",
+    "epoch",
+    "layer",
+    "dead_fraction",
+];
+
 /// A run folder that cannot be resumed or merged (exit code 5): the message names the folder
 /// or file, what is wrong and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,6 +241,7 @@ pub fn unit_record(
             eval_s: number(&e[11], "eval_s", &at)?,
             samples_per_s: number(&e[12], "samples_per_s", &at)?,
             grad_norms: None,
+            dead_units: None,
         });
     }
     let test = match (test_loss, test_accuracy) {

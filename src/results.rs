@@ -110,17 +110,77 @@ pub fn create_run_dir(explicit: Option<&Path>, root: &Path, scenario: &str) -> R
 }
 
 /// The CSV files of one run, appended to unit by unit. Each unit's rows are formatted in
-/// memory and appended with one write per file (`epochs.csv` and `grad_norms.csv` before
-/// `units.csv`), so a run killed at any moment leaves whole lines, and a unit counts as
+/// memory and appended with one write per file (`epochs.csv`, `grad_norms.csv` and
+/// `dead_units.csv` before `units.csv`), so a run killed at any moment leaves whole lines, and a unit counts as
 /// finished only once its `units.csv` row is there (see `--resume`).
 pub struct RunFiles {
     dir: PathBuf,
     epochs: csv::Writer<Vec<u8>>,
     units: csv::Writer<Vec<u8>>,
-    grad_norms: Option<csv::Writer<Vec<u8>>>,
-    grad_norms_file: Option<File>,
+    grad_norms: LayerRows,
+    dead_units: LayerRows,
     epochs_file: File,
     units_file: File,
+}
+
+/// A file of one value per (unit, epoch, layer), created when the first unit has values.
+struct LayerRows {
+    name: &'static str,
+    header: &'static [&'static str; 6],
+    rows: csv::Writer<Vec<u8>>,
+    file: Option<File>,
+}
+
+impl LayerRows {
+    /// The file `name` of `dir`, appended to when it is there already (a resumed run).
+    fn open(
+        dir: &Path,
+        name: &'static str,
+        header: &'static [&'static str; 6],
+    ) -> Result<LayerRows> {
+        let path = dir.join(name);
+        let file = if path.exists() {
+            Some(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .with_context(|| format!("opening {} to append", path.display()))?,
+            )
+        } else {
+            None
+        };
+        Ok(LayerRows {
+            name,
+            header,
+            rows: csv::Writer::from_writer(Vec::new()),
+            file,
+        })
+    }
+
+    fn push(&mut self, dir: &Path, unit: &UnitRecord, epoch: usize, values: &[f64]) -> Result<()> {
+        if self.file.is_none() {
+            self.file = Some(writer(&dir.join(self.name), self.header)?);
+        }
+        let (seed, epoch) = (unit.seed.to_string(), epoch.to_string());
+        for (layer, value) in values.iter().enumerate() {
+            self.rows.write_record([
+                unit.variant.as_str(),
+                unit.backend.as_str(),
+                &seed,
+                &epoch,
+                &layer.to_string(),
+                &number(*value),
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        match &mut self.file {
+            Some(file) => append(&mut self.rows, file),
+            None => Ok(()),
+        }
+    }
 }
 
 impl RunFiles {
@@ -129,8 +189,8 @@ impl RunFiles {
             dir: dir.to_path_buf(),
             epochs: csv::Writer::from_writer(Vec::new()),
             units: csv::Writer::from_writer(Vec::new()),
-            grad_norms: None,
-            grad_norms_file: None,
+            grad_norms: LayerRows::open(dir, "grad_norms.csv", &crate::merge::GRAD_NORMS_HEADER)?,
+            dead_units: LayerRows::open(dir, "dead_units.csv", &crate::merge::DEAD_UNITS_HEADER)?,
             epochs_file: writer(&dir.join("epochs.csv"), &EPOCHS_HEADER)?,
             units_file: writer(&dir.join("units.csv"), &UNITS_HEADER)?,
         })
@@ -146,19 +206,12 @@ impl RunFiles {
                 .open(&path)
                 .with_context(|| format!("opening {} to append", path.display()))
         };
-        let grad_path = dir.join("grad_norms.csv");
         Ok(RunFiles {
             dir: dir.to_path_buf(),
             epochs: csv::Writer::from_writer(Vec::new()),
             units: csv::Writer::from_writer(Vec::new()),
-            grad_norms: grad_path
-                .exists()
-                .then(|| csv::Writer::from_writer(Vec::new())),
-            grad_norms_file: if grad_path.exists() {
-                Some(open("grad_norms.csv")?)
-            } else {
-                None
-            },
+            grad_norms: LayerRows::open(dir, "grad_norms.csv", &crate::merge::GRAD_NORMS_HEADER)?,
+            dead_units: LayerRows::open(dir, "dead_units.csv", &crate::merge::DEAD_UNITS_HEADER)?,
             epochs_file: open("epochs.csv")?,
             units_file: open("units.csv")?,
         })
@@ -188,24 +241,11 @@ impl RunFiles {
                 &number(epoch.samples_per_s),
             ])?;
             if let Some(norms) = &epoch.grad_norms {
-                if self.grad_norms_file.is_none() {
-                    self.grad_norms_file = Some(writer(
-                        &self.dir.join("grad_norms.csv"),
-                        &crate::merge::GRAD_NORMS_HEADER,
-                    )?);
-                    self.grad_norms = Some(csv::Writer::from_writer(Vec::new()));
-                }
-                let file = self.grad_norms.as_mut().expect("created above");
-                for (layer, norm) in norms.iter().enumerate() {
-                    file.write_record([
-                        unit.variant.as_str(),
-                        unit.backend.as_str(),
-                        &seed,
-                        &epoch.epoch.to_string(),
-                        &layer.to_string(),
-                        &number(*norm),
-                    ])?;
-                }
+                self.grad_norms.push(&self.dir, unit, epoch.epoch, norms)?;
+            }
+            if let Some(fractions) = &epoch.dead_units {
+                self.dead_units
+                    .push(&self.dir, unit, epoch.epoch, fractions)?;
             }
         }
         let outcome = &unit.outcome;
@@ -224,9 +264,8 @@ impl RunFiles {
         ])?;
         // One write per file of whole lines; the unit's units.csv row goes last.
         append(&mut self.epochs, &mut self.epochs_file)?;
-        if let (Some(rows), Some(file)) = (&mut self.grad_norms, &mut self.grad_norms_file) {
-            append(rows, file)?;
-        }
+        self.grad_norms.flush()?;
+        self.dead_units.flush()?;
         append(&mut self.units, &mut self.units_file)?;
         Ok(())
     }

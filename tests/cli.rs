@@ -247,3 +247,42 @@ fn bench_measures_each_backend_in_a_process_of_its_own() {
     let burn = row("burn");
     assert!(burn.contains("harness/hand-written"), "{burn}");
 }
+
+/// Real MNIST (CI fetches it before the tests), the quick subsets.
+#[test]
+fn dead_relu_records_each_hidden_layers_dead_units_and_reports_them() {
+    let out = std::env::temp_dir().join(format!("nnbench-dead-relu-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = nnbench(&[
+        "scenario",
+        "dead_relu",
+        "--quick",
+        "--backends",
+        "native",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (header, rows) = read_csv(&out.join("dead_units.csv"));
+    assert_eq!(
+        header,
+        [
+            "variant",
+            "backend",
+            "seed",
+            "epoch",
+            "layer",
+            "dead_fraction"
+        ]
+    );
+    let layers = column(&header, &rows, "layer");
+    assert!(layers.contains(&"0") && layers.contains(&"1"), "{layers:?}");
+    assert!(!layers.contains(&"2"), "the output layer is left out");
+    for fraction in column(&header, &rows, "dead_fraction") {
+        let value: f64 = fraction.parse().unwrap();
+        assert!((0.0..=1.0).contains(&value), "{fraction}");
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Dead units"), "{report}");
+    let _ = std::fs::remove_dir_all(&out);
+}

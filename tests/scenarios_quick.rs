@@ -29,6 +29,13 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
         "optimizer=adam,optimizer.learning_rate=10.0",
         &["diverged"],
     ),
+    // The rate that kills most relu units makes leaky relu, whose units keep a gradient,
+    // diverge.
+    (
+        "dead_relu",
+        "model.layers[*].activation=leaky_relu,optimizer.learning_rate=1.0",
+        &["diverged"],
+    ),
 ];
 
 fn allowed(scenario: &str, variant: &str, status: &str) -> bool {

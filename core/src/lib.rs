@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod capability;
 pub mod conformance;
 pub mod data;
+pub mod dead_units;
 pub mod init;
 pub mod metrics;
 pub mod network;

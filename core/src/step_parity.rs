@@ -99,6 +99,7 @@ pub fn run(layers: Vec<LayerSpec>, head: OutputHead, kind: OptimizerKind) -> Run
             schedule: Schedule::Constant,
             early_stopping: None,
             record_grad_norms: true,
+            record_dead_units: false,
             divergence_loss: f64::INFINITY,
         },
         backends: Vec::new(),

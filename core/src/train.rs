@@ -84,6 +84,9 @@ pub struct EpochRecord {
     pub samples_per_s: f64,
     /// Mean over the epoch's steps of each dense layer's weight-gradient norm, input side first.
     pub grad_norms: Option<Vec<f64>>,
+    /// After the epoch, each hidden dense layer's share of dead units, input side first
+    /// ([`crate::dead_units`]; when the scenario records them, never for a reference model).
+    pub dead_units: Option<Vec<f64>>,
 }
 
 /// The result of one unit.
@@ -442,6 +445,20 @@ impl Loop<'_> {
             Some(split) => Some(self.score(split).map_err(Halt::Failed)?),
             None => None,
         };
+        // A reference model's weights are not the scenario's network: nothing to measure.
+        let dead_units = if run.training.record_dead_units && !self.whole_split {
+            let weights = self
+                .trainer
+                .weights()
+                .map_err(|error| Halt::Failed(format!("exporting weights: {error}")))?;
+            let rows = train.rows.min(crate::dead_units::SAMPLE_ROWS);
+            Some(
+                crate::dead_units::fractions(&self.network, &weights, &train.inputs, rows)
+                    .map_err(|error| Halt::Failed(format!("measuring dead units: {error}")))?,
+            )
+        } else {
+            None
+        };
         let eval_s = eval_started.elapsed().as_secs_f64();
         if !train_score.loss.is_finite() {
             return Err(Halt::Diverged(format!(
@@ -462,6 +479,7 @@ impl Loop<'_> {
             samples_per_s: rows_trained as f64 / epoch_s.max(1e-12),
             grad_norms: grad_norm_sums
                 .map(|sums| sums.into_iter().map(|s| s / steps.max(1) as f64).collect()),
+            dead_units,
         })
     }
 

@@ -238,6 +238,7 @@ fn minimal_scenario_fills_in_the_defaults() {
             schedule: Schedule::Constant,
             early_stopping: None,
             record_grad_norms: false,
+            record_dead_units: false,
             divergence_loss: f64::INFINITY,
         },
         backends: vec!["native".to_string()],

@@ -196,6 +196,7 @@ fn run_spec(batch: usize, epochs: usize) -> RunSpec {
             schedule: Schedule::Constant,
             early_stopping: None,
             record_grad_norms: false,
+            record_dead_units: false,
             divergence_loss: f64::INFINITY,
         },
         backends: vec!["script".into()],
@@ -350,4 +351,21 @@ fn max_steps_stops_mid_epoch() {
     assert_eq!(script.log.lock().unwrap().batches.len(), 5);
     assert_eq!(outcome.epochs.len(), 2);
     assert!(outcome.test.is_some());
+}
+
+#[test]
+fn dead_units_need_the_exported_weights_and_a_missing_tensor_fails_the_unit() {
+    let mut run = run_spec(5, 2);
+    run.training.record_dead_units = true;
+    let data = dataset(10);
+    // The script backend exports no tensors at all.
+    let outcome = train::run_unit(
+        &Script::new(),
+        &UnitRequest::new(&run, &data, 0),
+        &mut Quiet,
+    );
+    assert_eq!(outcome.status, Status::Failed);
+    let reason = outcome.reason.unwrap_or_default();
+    assert!(reason.contains("measuring dead units"), "{reason}");
+    assert!(reason.contains("0.weight"), "{reason}");
 }

@@ -219,6 +219,70 @@ fn converged(data: &RunData, line: &super::read::SummaryLine, seeds: &[u64]) -> 
     }
 }
 
+/// Each hidden layer's share of dead units after the first and after the last epoch, per
+/// variant and backend (mean over seeds), when the run recorded them.
+fn dead_units(out: &mut String, data: &RunData) {
+    if data.dead_units.is_empty() {
+        return;
+    }
+    let layers = data.dead_units.iter().map(|r| r.layer).max().unwrap_or(0) + 1;
+    out.push_str(
+        "## Dead units
+
+",
+    );
+    out.push_str(&format!(
+        "Share of each hidden dense layer's units whose pre-activation is ≤ 0 on every one of \
+         the first {} training rows (`dead_units.csv`), computed by the harness from the \
+         exported weights: behind a ReLU such a unit outputs 0 and gets no gradient for any \
+         of them. After the first epoch → after the last, mean over seeds.\n\n",
+        nnbench_core::dead_units::SAMPLE_ROWS
+    ));
+    out.push_str("| variant | backend |");
+    for layer in 1..=layers {
+        out.push_str(&format!(" hidden layer {layer} |"));
+    }
+    out.push_str(&format!("\n|---|---|{}\n", "---|".repeat(layers as usize)));
+    for (variant, backend) in distinct(&data.dead_units, |r| (r.variant.clone(), r.backend.clone()))
+    {
+        out.push_str(&format!("| {variant} | {backend} |"));
+        let rows: Vec<_> = data
+            .dead_units
+            .iter()
+            .filter(|r| r.variant == variant && r.backend == backend)
+            .collect();
+        for layer in 0..layers {
+            let mut first = Vec::new();
+            let mut last = Vec::new();
+            for seed in distinct(&rows, |r| r.seed) {
+                let of_seed: Vec<_> = rows
+                    .iter()
+                    .filter(|r| r.seed == seed && r.layer == layer)
+                    .collect();
+                if let (Some(a), Some(b)) = (
+                    of_seed.iter().min_by_key(|r| r.epoch),
+                    of_seed.iter().max_by_key(|r| r.epoch),
+                ) {
+                    first.push(a.value);
+                    last.push(b.value);
+                }
+            }
+            let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len() as f64;
+            if first.is_empty() {
+                out.push_str(" - |");
+            } else {
+                out.push_str(&format!(
+                    " {:.0} % → {:.0} % |",
+                    100.0 * mean(&first),
+                    100.0 * mean(&last)
+                ));
+            }
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+}
+
 /// The whole `report.md`.
 pub fn render(data: &RunData, context: &Context, plots: &[Plot]) -> String {
     let scenario = context.scenario.as_ref();
@@ -231,6 +295,7 @@ pub fn render(data: &RunData, context: &Context, plots: &[Plot]) -> String {
         out.push_str(&format!("Course section: {}\n\n", text(Some(section))));
     }
     summary(&mut out, data);
+    dead_units(&mut out, data);
     if !plots.is_empty() {
         out.push_str("## Plots\n\n");
         for plot in plots {
@@ -249,6 +314,7 @@ pub fn render(data: &RunData, context: &Context, plots: &[Plot]) -> String {
     out.push_str(
         "## Files\n\n`summary.csv` (the summary), `units.csv` (one row per seed), `epochs.csv` \
          (one row per epoch), `grad_norms.csv` (per-layer gradient norms, when recorded), \
+         `dead_units.csv` (per-layer shares of dead units, when recorded), \
          `boundary.csv` and `points.csv` (2-D datasets: predictions on a grid, and the \
          examples), `plots/` (these pictures), `scenario.toml` and `scenario.resolved.json` \
          (what was run), `environment.json` (where). `nnbench report <this folder>` \

@@ -430,8 +430,8 @@ fn grad_norms(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plo
             .filter_map(|epoch| {
                 let values: Vec<f64> = mine
                     .iter()
-                    .filter(|g| g.epoch == epoch && g.grad_norm > 0.0)
-                    .map(|g| g.grad_norm)
+                    .filter(|g| g.epoch == epoch && g.value > 0.0)
+                    .map(|g| g.value)
                     .collect();
                 Estimate::of(&values).map(|e| (epoch as f64, e.mean))
             })

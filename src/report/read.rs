@@ -73,15 +73,16 @@ pub struct SummaryLine {
     pub reason: String,
 }
 
-/// One row of `grad_norms.csv`.
+/// One row of a per-layer file: `grad_norms.csv` (the value is the layer's gradient norm) or
+/// `dead_units.csv` (its share of dead units).
 #[derive(Debug, Clone, PartialEq)]
-pub struct GradRow {
+pub struct LayerRow {
     pub variant: String,
     pub backend: String,
     pub seed: u64,
     pub epoch: u64,
     pub layer: u64,
-    pub grad_norm: f64,
+    pub value: f64,
 }
 
 /// One row of `boundary.csv`: the trained model's output at a grid point of a 2-D input space.
@@ -111,14 +112,16 @@ pub struct RunData {
     pub epochs: Vec<EpochRow>,
     pub units: Vec<UnitRow>,
     pub summary: Vec<SummaryLine>,
-    pub grad_norms: Vec<GradRow>,
+    pub grad_norms: Vec<LayerRow>,
+    pub dead_units: Vec<LayerRow>,
     pub boundary: Vec<BoundaryRow>,
     pub points: Vec<PointRow>,
 }
 
 impl RunData {
     /// Reads a run folder: `epochs.csv`, `units.csv` and `summary.csv` must exist;
-    /// `grad_norms.csv`, `boundary.csv` and `points.csv` are read when present.
+    /// `grad_norms.csv`, `dead_units.csv`, `boundary.csv` and `points.csv` are read when
+    /// present.
     pub fn read(dir: &Path) -> Result<RunData, ReadError> {
         if !dir.is_dir() {
             return Err(ReadError {
@@ -144,16 +147,8 @@ impl RunData {
             })?,
             units: read_summary_units(dir)?,
             summary: read_summary(&dir.join("summary.csv"))?,
-            grad_norms: read_rows(&dir.join("grad_norms.csv"), false, |r| {
-                Ok(GradRow {
-                    variant: r.text("variant")?,
-                    backend: r.text("backend")?,
-                    seed: r.integer("seed")?,
-                    epoch: r.integer("epoch")?,
-                    layer: r.integer("layer")?,
-                    grad_norm: r.number("grad_norm")?,
-                })
-            })?,
+            grad_norms: read_layer_rows(&dir.join("grad_norms.csv"), "grad_norm")?,
+            dead_units: read_layer_rows(&dir.join("dead_units.csv"), "dead_fraction")?,
             boundary: read_rows(&dir.join("boundary.csv"), false, |r| {
                 Ok(BoundaryRow {
                     variant: r.text("variant")?,
@@ -175,6 +170,20 @@ impl RunData {
             })?,
         })
     }
+}
+
+/// A per-layer file whose value column is `column`, when the file exists.
+fn read_layer_rows(path: &Path, column: &str) -> Result<Vec<LayerRow>, ReadError> {
+    read_rows(path, false, |r| {
+        Ok(LayerRow {
+            variant: r.text("variant")?,
+            backend: r.text("backend")?,
+            seed: r.integer("seed")?,
+            epoch: r.integer("epoch")?,
+            layer: r.integer("layer")?,
+            value: r.number(column)?,
+        })
+    })
 }
 
 fn read_summary_units(dir: &Path) -> Result<Vec<UnitRow>, ReadError> {

@@ -9,30 +9,22 @@ const ELU_ALPHA: f32 = Activation::ELU_ALPHA;
 const SELU_ALPHA: f32 = Activation::SELU_ALPHA;
 const SELU_SCALE: f32 = Activation::SELU_SCALE;
 
-pub fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
+pub use nnbench_core::spec::sigmoid;
 
-/// `y[i] = f(x[i])`.
+/// `y[i] = f(x[i])`, with `f` from [`Activation::apply`] (one loop per function, so that each
+/// is compiled without a match per element).
 pub fn forward(function: Activation, x: &[f32], y: &mut [f32]) {
-    let pairs = x.iter().zip(y.iter_mut());
+    fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
+        x.iter().zip(y.iter_mut()).for_each(|(&x, y)| *y = f(x));
+    }
     match function {
         Activation::Identity => y.copy_from_slice(x),
-        Activation::Sigmoid => pairs.for_each(|(&x, y)| *y = sigmoid(x)),
-        Activation::Tanh => pairs.for_each(|(&x, y)| *y = x.tanh()),
-        Activation::Relu => pairs.for_each(|(&x, y)| *y = x.max(0.0)),
-        Activation::LeakyRelu => pairs.for_each(|(&x, y)| *y = if x > 0.0 { x } else { SLOPE * x }),
-        Activation::Elu => {
-            pairs.for_each(|(&x, y)| *y = if x > 0.0 { x } else { ELU_ALPHA * x.exp_m1() })
-        }
-        Activation::Selu => pairs.for_each(|(&x, y)| {
-            *y = SELU_SCALE * if x > 0.0 { x } else { SELU_ALPHA * x.exp_m1() }
-        }),
+        Activation::Sigmoid => map(x, y, |v| Activation::Sigmoid.apply(v)),
+        Activation::Tanh => map(x, y, |v| Activation::Tanh.apply(v)),
+        Activation::Relu => map(x, y, |v| Activation::Relu.apply(v)),
+        Activation::LeakyRelu => map(x, y, |v| Activation::LeakyRelu.apply(v)),
+        Activation::Elu => map(x, y, |v| Activation::Elu.apply(v)),
+        Activation::Selu => map(x, y, |v| Activation::Selu.apply(v)),
     }
 }
 

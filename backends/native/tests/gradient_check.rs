@@ -54,6 +54,7 @@ fn run(layers: Vec<LayerSpec>, head: OutputHead) -> RunSpec {
             schedule: Schedule::Constant,
             early_stopping: None,
             record_grad_norms: false,
+            record_dead_units: false,
             divergence_loss: f64::INFINITY,
         },
         backends: vec!["native".into()],

@@ -172,6 +172,40 @@ impl Activation {
     pub const SELU_ALPHA: f32 = 1.673_263_2;
     pub const SELU_SCALE: f32 = 1.050_701;
 
+    /// `f(x)`: the one definition of each function (the native backend computes with it; the
+    /// harness with it measures dead units from exported weights).
+    #[inline]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::Identity => x,
+            Activation::Sigmoid => sigmoid(x),
+            Activation::Tanh => x.tanh(),
+            Activation::Relu => x.max(0.0),
+            Activation::LeakyRelu => {
+                if x > 0.0 {
+                    x
+                } else {
+                    Self::LEAKY_RELU_SLOPE * x
+                }
+            }
+            Activation::Elu => {
+                if x > 0.0 {
+                    x
+                } else {
+                    Self::ELU_ALPHA * x.exp_m1()
+                }
+            }
+            Activation::Selu => {
+                Self::SELU_SCALE
+                    * if x > 0.0 {
+                        x
+                    } else {
+                        Self::SELU_ALPHA * x.exp_m1()
+                    }
+            }
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Activation::Identity => "identity",
@@ -182,6 +216,17 @@ impl Activation {
             Activation::Elu => "elu",
             Activation::Selu => "selu",
         }
+    }
+}
+
+/// The logistic function, without overflow for large |x|.
+#[inline]
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
     }
 }
 
@@ -355,6 +400,9 @@ pub struct TrainingSpec {
     pub early_stopping: Option<EarlyStopping>,
     /// Record per-layer gradient norms (mean over the epoch's steps).
     pub record_grad_norms: bool,
+    /// Record each hidden dense layer's share of dead units after every epoch
+    /// ([`crate::dead_units`]).
+    pub record_dead_units: bool,
     /// Stop as `diverged` when the training loss exceeds this (NaN and ∞ always do).
     pub divergence_loss: f64,
 }

@@ -1439,6 +1439,8 @@ fn check_training(c: &mut Check, t: &Table) -> Option<TrainingSpec> {
     let early_stopping = c.optional(t, P, "early_stopping", check_early_stopping);
     let record_grad_norms =
         c.defaulted(t, P, "record_grad_norms", false, |c, k, v| c.boolean(k, v));
+    let record_dead_units =
+        c.defaulted(t, P, "record_dead_units", false, |c, k, v| c.boolean(k, v));
     let divergence_loss = c.defaulted(t, P, "divergence_loss", f64::INFINITY, |c, k, v| {
         c.float(k, v, Range::PositiveOrInfinite)
     });
@@ -1450,6 +1452,7 @@ fn check_training(c: &mut Check, t: &Table) -> Option<TrainingSpec> {
         schedule: schedule?,
         early_stopping: early_stopping?,
         record_grad_norms: record_grad_norms?,
+        record_dead_units: record_dead_units?,
         divergence_loss: divergence_loss?,
     })
 }

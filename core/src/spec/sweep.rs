@@ -72,6 +72,7 @@ pub(crate) const TRAINING_KEYS: &[&str] = &[
     "schedule",
     "early_stopping",
     "record_grad_norms",
+    "record_dead_units",
     "divergence_loss",
 ];
 pub(crate) const SCHEDULE_KEYS: &[&str] = &[
