@@ -284,5 +284,13 @@ fn dead_relu_records_each_hidden_layers_dead_units_and_reports_them() {
     }
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## Dead units"), "{report}");
+    let plots: Vec<String> = std::fs::read_dir(out.join("plots"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        plots.iter().any(|name| name.starts_with("dead_units_")),
+        "{plots:?}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }

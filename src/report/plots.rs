@@ -5,6 +5,8 @@
 //! - `epoch_time.svg`: median seconds per epoch per variant and backend (bars; one dot per seed);
 //! - `success.svg`: the fraction of seeds reaching test accuracy 1.0, per variant and backend;
 //! - `grad_norms_<variant>_<backend>.svg`: each dense layer's gradient norm per epoch, log axis;
+//! - `dead_units_<variant>.svg`: each hidden layer's share of dead units per epoch, one color
+//!   per backend (mean over seeds);
 //! - `boundary_<variant>_<backend>.svg`: a 2-D dataset's predicted class over the input
 //!   plane (first seed), with the training (filled) and test (hollow) examples.
 
@@ -61,6 +63,9 @@ pub fn all(data: &RunData) -> Result<Vec<Plot>> {
         if let Some(plot) = grad_norms(data, &variant, &backend)? {
             plots.push(plot);
         }
+    }
+    for variant in distinct(&data.dead_units, |d| d.variant.clone()) {
+        plots.push(dead_units(data, &variant)?);
     }
     for (variant, backend) in distinct(&data.boundary, |b| (b.variant.clone(), b.backend.clone())) {
         if let Some(plot) = boundary(data, &variant, &backend)? {
@@ -502,6 +507,100 @@ fn grad_norms(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plo
         title: format!("{variant} · {backend}: per-layer gradient norms (log scale)"),
         svg,
     }))
+}
+
+fn dead_units(data: &RunData, variant: &str) -> Result<Plot> {
+    let rows: Vec<_> = data
+        .dead_units
+        .iter()
+        .filter(|d| d.variant == variant)
+        .collect();
+    let backends = distinct(&rows, |d| d.backend.clone());
+    let mut layers = distinct(&rows, |d| d.layer);
+    layers.sort_unstable();
+    let max_epoch = rows.iter().map(|d| d.epoch).max().unwrap_or(1) as f64;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 450)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{variant}: dead units per hidden layer"),
+                (FONT, 20),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(1.0..max_epoch.max(2.0), 0.0..1.0)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("share of units with pre-activation ≤ 0 on every row")
+            .y_label_formatter(&|v| format!("{:.0} %", 100.0 * v))
+            .label_style((FONT, 12))
+            .draw()?;
+        for (index, backend) in backends.iter().enumerate() {
+            let c = color(index);
+            for &layer in &layers {
+                let mine: Vec<_> = rows
+                    .iter()
+                    .filter(|d| d.backend == *backend && d.layer == layer)
+                    .collect();
+                let mut epochs = distinct(&mine, |d| d.epoch);
+                epochs.sort_unstable();
+                let points: Vec<(f64, f64)> = epochs
+                    .into_iter()
+                    .filter_map(|epoch| {
+                        let values: Vec<f64> = mine
+                            .iter()
+                            .filter(|d| d.epoch == epoch)
+                            .map(|d| d.value)
+                            .collect();
+                        Estimate::of(&values).map(|e| (epoch as f64, e.mean))
+                    })
+                    .collect();
+                // The first hidden layer solid with dots, the others thin with triangles.
+                let width = if layer == 0 { 2 } else { 1 };
+                chart
+                    .draw_series(LineSeries::new(
+                        points.iter().copied(),
+                        c.stroke_width(width),
+                    ))?
+                    .label(format!("{backend} · hidden layer {}", layer + 1))
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(width))
+                    });
+                if layer == 0 {
+                    chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+                } else {
+                    chart.draw_series(
+                        points
+                            .iter()
+                            .map(|&p| TriangleMarker::new(p, 4, c.filled())),
+                    )?;
+                }
+            }
+        }
+        // The legend goes where the lines are not: low when many units are dead.
+        let mostly_dead = rows.iter().any(|d| d.value > 0.5);
+        chart
+            .configure_series_labels()
+            .position(if mostly_dead {
+                SeriesLabelPosition::LowerRight
+            } else {
+                SeriesLabelPosition::UpperRight
+            })
+            .label_font((FONT, 11))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(Plot {
+        file: format!("dead_units_{}.svg", slug(variant)),
+        title: format!("{variant}: share of dead units per hidden layer"),
+        svg,
+    })
 }
 
 /// Blue (class 0) to red (class 1); more classes take the palette. Opaque, pale as if drawn
