@@ -11,6 +11,17 @@ fn nnbench(args: &[&str]) -> Output {
         .expect("nnbench runs")
 }
 
+/// Runs `nnbench scenario ARGS --out <parent>/run`, checks it succeeded, returns the folder.
+fn run_scenario(parent: &Path, args: &[&str]) -> std::path::PathBuf {
+    let out = parent.join("run");
+    let mut all = vec!["scenario"];
+    all.extend_from_slice(args);
+    all.extend(["--out", out.to_str().unwrap()]);
+    let output = nnbench(&all);
+    assert!(output.status.success(), "{}", stderr(&output));
+    out
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -52,16 +63,7 @@ fn list_names_every_bundled_scenario_with_its_description() {
 #[test]
 fn xor_mlp_writes_the_documented_files_and_columns() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("run");
-    let output = nnbench(&[
-        "scenario",
-        "xor_mlp",
-        "--backends",
-        "native,tch",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    let out = run_scenario(dir.path(), &["xor_mlp", "--backends", "native,tch"]);
     for file in [
         "epochs.csv",
         "summary.csv",
@@ -251,18 +253,11 @@ fn bench_measures_each_backend_in_a_process_of_its_own() {
 /// Real MNIST (CI fetches it before the tests), the quick subsets.
 #[test]
 fn dead_relu_records_each_hidden_layers_dead_units_and_reports_them() {
-    let out = std::env::temp_dir().join(format!("nnbench-dead-relu-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let output = nnbench(&[
-        "scenario",
-        "dead_relu",
-        "--quick",
-        "--backends",
-        "native",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_scenario(
+        dir.path(),
+        &["dead_relu", "--quick", "--backends", "native"],
+    );
     let (header, rows) = read_csv(&out.join("dead_units.csv"));
     assert_eq!(
         header,
@@ -292,5 +287,4 @@ fn dead_relu_records_each_hidden_layers_dead_units_and_reports_them() {
         plots.iter().any(|name| name.starts_with("dead_units_")),
         "{plots:?}"
     );
-    let _ = std::fs::remove_dir_all(&out);
 }

@@ -13,7 +13,7 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use super::read::{BoundaryRow, RunData};
+use super::read::{BoundaryRow, LayerRow, RunData};
 use super::stats::{Estimate, distinct, slug};
 
 /// One picture: its file name (inside `plots/`), what it shows, and the SVG text.
@@ -417,6 +417,23 @@ fn success(data: &RunData) -> Result<Option<Plot>> {
     }))
 }
 
+/// (epoch, mean over seeds) of per-layer rows, in epoch order.
+fn epoch_means(rows: &[&LayerRow]) -> Vec<(f64, f64)> {
+    let mut epochs = distinct(rows, |r| r.epoch);
+    epochs.sort_unstable();
+    epochs
+        .into_iter()
+        .filter_map(|epoch| {
+            let values: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.epoch == epoch)
+                .map(|r| r.value)
+                .collect();
+            Estimate::of(&values).map(|e| (epoch as f64, e.mean))
+        })
+        .collect()
+}
+
 fn grad_norms(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plot>> {
     let rows: Vec<_> = data
         .grad_norms
@@ -427,20 +444,12 @@ fn grad_norms(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plo
     layers.sort_unstable();
     let mut lines = Vec::new();
     for &layer in &layers {
-        let mine: Vec<_> = rows.iter().filter(|g| g.layer == layer).collect();
-        let mut epochs = distinct(&mine, |g| g.epoch);
-        epochs.sort_unstable();
-        let points: Vec<(f64, f64)> = epochs
-            .into_iter()
-            .filter_map(|epoch| {
-                let values: Vec<f64> = mine
-                    .iter()
-                    .filter(|g| g.epoch == epoch && g.value > 0.0)
-                    .map(|g| g.value)
-                    .collect();
-                Estimate::of(&values).map(|e| (epoch as f64, e.mean))
-            })
+        let mine: Vec<_> = rows
+            .iter()
+            .copied()
+            .filter(|g| g.layer == layer && g.value > 0.0)
             .collect();
+        let points = epoch_means(&mine);
         if !points.is_empty() {
             lines.push((layer, points));
         }
@@ -544,21 +553,10 @@ fn dead_units(data: &RunData, variant: &str) -> Result<Plot> {
             for &layer in &layers {
                 let mine: Vec<_> = rows
                     .iter()
+                    .copied()
                     .filter(|d| d.backend == *backend && d.layer == layer)
                     .collect();
-                let mut epochs = distinct(&mine, |d| d.epoch);
-                epochs.sort_unstable();
-                let points: Vec<(f64, f64)> = epochs
-                    .into_iter()
-                    .filter_map(|epoch| {
-                        let values: Vec<f64> = mine
-                            .iter()
-                            .filter(|d| d.epoch == epoch)
-                            .map(|d| d.value)
-                            .collect();
-                        Estimate::of(&values).map(|e| (epoch as f64, e.mean))
-                    })
-                    .collect();
+                let points = epoch_means(&mine);
                 // The first hidden layer solid with dots, the others thin with triangles.
                 let width = if layer == 0 { 2 } else { 1 };
                 chart
