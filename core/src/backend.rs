@@ -95,6 +95,32 @@ pub struct Batch<'a> {
     pub targets: &'a [f32],
 }
 
+impl Batch<'_> {
+    /// Why `network` cannot train on this batch: inputs that do not fit
+    /// ([`Network::check_inputs`]), fewer targets or labels than rows, or a label out of
+    /// range for a softmax head.
+    pub fn check(&self, network: &Network) -> Result<(), String> {
+        network.check_inputs(self.inputs.len(), self.rows, self.features)?;
+        let outputs = network.outputs;
+        if self.targets.len() < self.rows * outputs || self.labels.len() < self.rows {
+            return Err(format!(
+                "{} targets and {} labels for {} rows of {outputs} outputs",
+                self.targets.len(),
+                self.labels.len(),
+                self.rows,
+            ));
+        }
+        if network.head == crate::spec::OutputHead::SoftmaxCrossEntropy
+            && let Some(label) = self.labels[..self.rows]
+                .iter()
+                .find(|&&l| l as usize >= outputs)
+        {
+            return Err(format!("label {label} out of range for {outputs} classes"));
+        }
+        Ok(())
+    }
+}
+
 /// What one training step reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepStats {

@@ -99,6 +99,20 @@ impl Network {
             .map(|(index, _)| index)
     }
 
+    /// Why `values` input values are not `rows` rows of `features` this network can take: the
+    /// check every adapter makes before it builds a tensor, so that a bad batch is an error
+    /// and never a framework's panic.
+    pub fn check_inputs(&self, values: usize, rows: usize, features: usize) -> Result<(), String> {
+        if features != self.inputs || rows == 0 || values < rows * features {
+            return Err(format!(
+                "a batch of {rows} rows × {features} features ({values} values) does not fit a \
+                 network with {} inputs",
+                self.inputs
+            ));
+        }
+        Ok(())
+    }
+
     /// Trainable parameter count (batch-norm running statistics excluded).
     pub fn parameter_count(&self) -> usize {
         self.layers

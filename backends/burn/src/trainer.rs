@@ -156,13 +156,8 @@ impl BurnTrainer {
         let outputs = self.network.outputs;
         Ok(match &self.head {
             Head::SoftmaxCrossEntropy(loss) => {
-                let labels = &batch.labels[..rows];
-                if let Some(label) = labels.iter().find(|&&l| l as usize >= outputs) {
-                    return Err(framework_error(format!(
-                        "label {label} out of range for {outputs} classes"
-                    )));
-                }
-                let labels: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
+                // In range: checked with the batch (`Batch::check`).
+                let labels: Vec<i64> = batch.labels[..rows].iter().map(|&l| i64::from(l)).collect();
                 let labels =
                     Tensor::<1, Int>::from_data(TensorData::new(labels, [rows]), &self.device);
                 loss.forward(z, labels)
@@ -259,21 +254,6 @@ impl BurnTrainer {
         Ok(())
     }
 
-    fn check_inputs(
-        &self,
-        values: usize,
-        rows: usize,
-        features: usize,
-    ) -> Result<(), BackendError> {
-        if features != self.network.inputs || rows == 0 || values < rows * features {
-            return Err(framework_error(format!(
-                "a batch of {rows} rows × {features} features ({values} values) does not fit a network with {} inputs",
-                self.network.inputs
-            )));
-        }
-        Ok(())
-    }
-
     fn predict_inner(&mut self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
         let mlp = self
             .mlp
@@ -298,22 +278,15 @@ impl Trainer for BurnTrainer {
         batch: &Batch<'_>,
         learning_rate: f32,
     ) -> Result<StepStats, BackendError> {
-        self.check_inputs(batch.inputs.len(), batch.rows, batch.features)?;
-        let outputs = self.network.outputs;
-        if batch.targets.len() < batch.rows * outputs || batch.labels.len() < batch.rows {
-            return Err(framework_error(format!(
-                "{} targets and {} labels for {} rows of {outputs} outputs",
-                batch.targets.len(),
-                batch.labels.len(),
-                batch.rows,
-            )));
-        }
+        batch.check(&self.network).map_err(framework_error)?;
         let pool = Arc::clone(&self.pool);
         pool.install(|| self.step(batch, learning_rate))
     }
 
     fn predict(&mut self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
-        self.check_inputs(inputs.len(), rows, self.network.inputs)?;
+        self.network
+            .check_inputs(inputs.len(), rows, self.network.inputs)
+            .map_err(framework_error)?;
         let pool = Arc::clone(&self.pool);
         pool.install(|| self.predict_inner(inputs, rows))
     }

@@ -119,32 +119,16 @@ impl Trainer for CandleTrainer {
         batch: &Batch<'_>,
         learning_rate: f32,
     ) -> Result<StepStats, BackendError> {
-        let network = &self.state.network;
-        check_inputs(network, batch.inputs.len(), batch.rows, batch.features)?;
-        let outputs = network.outputs;
-        if batch.targets.len() < batch.rows * outputs || batch.labels.len() < batch.rows {
-            return Err(framework_error(format!(
-                "{} targets and {} labels for {} rows of {outputs} outputs",
-                batch.targets.len(),
-                batch.labels.len(),
-                batch.rows,
-            )));
-        }
-        if let Some(&label) = batch.labels[..batch.rows]
-            .iter()
-            .find(|&&l| network.head == OutputHead::SoftmaxCrossEntropy && l as usize >= outputs)
-        {
-            return Err(framework_error(format!(
-                "label {label} out of range for {outputs} classes"
-            )));
-        }
+        batch.check(&self.state.network).map_err(framework_error)?;
         let state = &mut self.state;
         self.pool.install(|| state.step(batch, learning_rate))
     }
 
     fn predict(&mut self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
         let network = &self.state.network;
-        check_inputs(network, inputs.len(), rows, network.inputs)?;
+        network
+            .check_inputs(inputs.len(), rows, network.inputs)
+            .map_err(framework_error)?;
         let state = &self.state;
         self.pool.install(|| state.predict(inputs, rows))
     }
@@ -152,20 +136,4 @@ impl Trainer for CandleTrainer {
     fn weights(&self) -> Result<Weights, BackendError> {
         self.state.model.weights()
     }
-}
-
-fn check_inputs(
-    network: &Network,
-    values: usize,
-    rows: usize,
-    features: usize,
-) -> Result<(), BackendError> {
-    if features != network.inputs || values < rows * features || rows == 0 {
-        return Err(framework_error(format!(
-            "a batch of {rows} rows × {features} features ({values} values) does not fit a \
-             network with {} inputs",
-            network.inputs
-        )));
-    }
-    Ok(())
 }

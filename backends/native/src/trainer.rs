@@ -528,20 +528,7 @@ impl Trainer for NativeTrainer {
         batch: &Batch<'_>,
         learning_rate: f32,
     ) -> Result<StepStats, BackendError> {
-        check_batch(
-            &self.network,
-            batch.inputs.len(),
-            batch.rows,
-            batch.features,
-        )?;
-        if batch.targets.len() < batch.rows * self.network.outputs {
-            return Err(framework_error(format!(
-                "{} targets for {} rows of {} outputs",
-                batch.targets.len(),
-                batch.rows,
-                self.network.outputs
-            )));
-        }
+        batch.check(&self.network).map_err(framework_error)?;
         Ok(match self.pool.take() {
             Some(pool) => {
                 let stats = pool.install(|| self.step(batch, learning_rate));
@@ -554,7 +541,9 @@ impl Trainer for NativeTrainer {
 
     fn predict(&mut self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
         let features = self.network.inputs;
-        check_batch(&self.network, inputs.len(), rows, features)?;
+        self.network
+            .check_inputs(inputs.len(), rows, features)
+            .map_err(framework_error)?;
         match self.pool.take() {
             Some(pool) => {
                 pool.install(|| self.forward(inputs, rows, false));
@@ -601,21 +590,6 @@ impl Trainer for NativeTrainer {
         }
         Ok(Weights { tensors })
     }
-}
-
-fn check_batch(
-    network: &Network,
-    values: usize,
-    rows: usize,
-    features: usize,
-) -> Result<(), BackendError> {
-    if features != network.inputs || values < rows * features || rows == 0 {
-        return Err(framework_error(format!(
-            "a batch of {rows} rows × {features} features ({values} values) does not fit a network with {} inputs",
-            network.inputs
-        )));
-    }
-    Ok(())
 }
 
 fn framework_error(message: String) -> BackendError {

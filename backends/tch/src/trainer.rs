@@ -96,31 +96,15 @@ impl Trainer for TchTrainer {
         batch: &Batch<'_>,
         learning_rate: f32,
     ) -> Result<StepStats, BackendError> {
-        let network = &self.network;
-        check_inputs(network, batch.inputs.len(), batch.rows, batch.features)?;
-        let outputs = network.outputs;
-        if batch.targets.len() < batch.rows * outputs || batch.labels.len() < batch.rows {
-            return Err(framework_error(format!(
-                "{} targets and {} labels for {} rows of {outputs} outputs",
-                batch.targets.len(),
-                batch.labels.len(),
-                batch.rows,
-            )));
-        }
-        if let Some(&label) = batch.labels[..batch.rows]
-            .iter()
-            .find(|&&l| network.head == OutputHead::SoftmaxCrossEntropy && l as usize >= outputs)
-        {
-            return Err(framework_error(format!(
-                "label {label} out of range for {outputs} classes"
-            )));
-        }
+        batch.check(&self.network).map_err(framework_error)?;
         threads::apply(self.threads);
         self.step(batch, learning_rate)
     }
 
     fn predict(&mut self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
-        check_inputs(&self.network, inputs.len(), rows, self.network.inputs)?;
+        self.network
+            .check_inputs(inputs.len(), rows, self.network.inputs)
+            .map_err(framework_error)?;
         threads::apply(self.threads);
         tch::no_grad(|| {
             let x = self.inputs(inputs, rows)?;
@@ -132,20 +116,4 @@ impl Trainer for TchTrainer {
     fn weights(&self) -> Result<Weights, BackendError> {
         self.model.weights()
     }
-}
-
-fn check_inputs(
-    network: &Network,
-    values: usize,
-    rows: usize,
-    features: usize,
-) -> Result<(), BackendError> {
-    if features != network.inputs || values < rows * features || rows == 0 {
-        return Err(framework_error(format!(
-            "a batch of {rows} rows × {features} features ({values} values) does not fit a \
-             network with {} inputs",
-            network.inputs
-        )));
-    }
-    Ok(())
 }
