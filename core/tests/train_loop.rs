@@ -154,54 +154,23 @@ fn dataset(rows: usize) -> Dataset {
     }
 }
 
+/// The step-parity suite's run, changed into a shuffled 2-3-softmax tanh net trained by
+/// SGD at rate 0.5 in batches of `batch`.
 fn run_spec(batch: usize, epochs: usize) -> RunSpec {
-    RunSpec {
-        dataset: DatasetSpec {
-            source: DatasetSource::Logic {
-                gate: LogicGate::Xor,
-            },
-            train_size: None,
-            test_size: None,
-            scaling: Scaling::None,
-            validation_fraction: 0.0,
-        },
-        model: ModelSpec {
-            layers: vec![LayerSpec::Dense {
-                units: 3,
-                activation: Activation::Tanh,
-            }],
-            output: OutputSpec {
-                head: OutputHead::SoftmaxCrossEntropy,
-            },
-        },
-        init: InitSpec {
-            weights: InitScheme::GlorotUniform,
-            biases: InitScheme::Zeros,
-        },
-        optimizer: OptimizerSpec {
-            learning_rate: 0.5,
-            kind: OptimizerKind::Sgd,
-        },
-        regularization: RegularizationSpec {
-            l1: 0.0,
-            l2: 0.0,
-            clip_value: None,
-            clip_norm: None,
-        },
-        training: TrainingSpec {
-            epochs,
-            batch: BatchSize::Size(batch),
-            shuffle: true,
-            seeds: vec![0],
-            schedule: Schedule::Constant,
-            early_stopping: None,
-            record_grad_norms: false,
-            record_dead_units: false,
-            divergence_loss: f64::INFINITY,
-        },
-        backends: vec!["script".into()],
-        threads: 1,
-    }
+    let hidden = vec![LayerSpec::Dense {
+        units: 3,
+        activation: Activation::Tanh,
+    }];
+    let mut run =
+        nnbench_core::step_parity::run(hidden, OutputHead::SoftmaxCrossEntropy, OptimizerKind::Sgd);
+    run.init.biases = InitScheme::Zeros;
+    run.optimizer.learning_rate = 0.5;
+    run.training.epochs = epochs;
+    run.training.batch = BatchSize::Size(batch);
+    run.training.shuffle = true;
+    run.training.record_grad_norms = false;
+    run.backends = vec!["script".into()];
+    run
 }
 
 fn batches(script: &Script, run: &RunSpec, seed: u64) -> Vec<Vec<u32>> {

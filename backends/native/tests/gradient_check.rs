@@ -6,60 +6,21 @@
 
 use nnbench_core::metrics::encode_targets;
 use nnbench_core::rng::Rng;
-use nnbench_core::spec::{
-    Activation, BatchSize, DatasetSource, DatasetSpec, InitScheme, InitSpec, LayerSpec, LogicGate,
-    ModelSpec, OptimizerKind, OptimizerSpec, OutputHead, OutputSpec, RegularizationSpec, RunSpec,
-    Scaling, Schedule, TrainingSpec,
-};
+use nnbench_core::spec::{Activation, LayerSpec, OptimizerKind, OutputHead, RunSpec};
 use nnbench_core::{Backend, Batch, Network, TrainerSetup, Weights};
 use nnbench_native::NativeBackend;
 
 const ROWS: usize = 5;
 const FEATURES: usize = 3;
 
+/// The step-parity suite's run (full batch, no shuffle, Glorot init with random biases), as
+/// plain SGD at rate 1 on native.
 fn run(layers: Vec<LayerSpec>, head: OutputHead) -> RunSpec {
-    RunSpec {
-        dataset: DatasetSpec {
-            source: DatasetSource::Logic {
-                gate: LogicGate::Xor,
-            },
-            train_size: None,
-            test_size: None,
-            scaling: Scaling::None,
-            validation_fraction: 0.0,
-        },
-        model: ModelSpec {
-            layers,
-            output: OutputSpec { head },
-        },
-        init: InitSpec {
-            weights: InitScheme::GlorotUniform,
-            biases: InitScheme::Normal { std: 0.3 },
-        },
-        optimizer: OptimizerSpec {
-            learning_rate: 1.0,
-            kind: OptimizerKind::Sgd,
-        },
-        regularization: RegularizationSpec {
-            l1: 0.0,
-            l2: 0.0,
-            clip_value: None,
-            clip_norm: None,
-        },
-        training: TrainingSpec {
-            epochs: 1,
-            batch: BatchSize::Full,
-            shuffle: false,
-            seeds: vec![0],
-            schedule: Schedule::Constant,
-            early_stopping: None,
-            record_grad_norms: false,
-            record_dead_units: false,
-            divergence_loss: f64::INFINITY,
-        },
-        backends: vec!["native".into()],
-        threads: 1,
-    }
+    let mut run = nnbench_core::step_parity::run(layers, head, OptimizerKind::Sgd);
+    run.optimizer.learning_rate = 1.0;
+    run.training.record_grad_norms = false;
+    run.backends = vec!["native".into()];
+    run
 }
 
 struct Problem {
