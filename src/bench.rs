@@ -14,7 +14,6 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use clap::Args;
 use nnbench_core::Backend;
 use nnbench_core::baseline::BaselineTask;
 use nnbench_core::data::{self, DataOptions, Dataset, fetch::Silent};
@@ -22,35 +21,9 @@ use nnbench_core::spec::parse::{self, LoadOptions};
 use nnbench_core::spec::{OptimizerSpec, RunSpec};
 use nnbench_core::train::{self, Quiet, Status, UnitRequest};
 
-use crate::cli::DataArgs;
+use crate::args::{BenchArgs, UsageError};
 use crate::environment::Environment;
-use crate::{registry, scenarios, summary};
-
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Measured rounds per backend (one harness epoch and one hand-written epoch each), after
-    /// one warm-up round
-    #[arg(long, default_value_t = 10)]
-    pub rounds: usize,
-    /// Intra-op threads (default: the scenario's)
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Backends to measure (default: every built one but the linear reference model)
-    #[arg(long, value_delimiter = ',')]
-    pub backends: Option<Vec<String>>,
-    /// Times to load full MNIST
-    #[arg(long, default_value_t = 5)]
-    pub loads: usize,
-    /// Measure every backend in this process, one after another, instead of each in a child
-    /// process of its own
-    #[arg(long)]
-    pub in_process: bool,
-    /// Measure only this backend and print its result line (what each child process runs)
-    #[arg(long, hide = true)]
-    pub measure_one: Option<String>,
-    #[command(flatten)]
-    pub data: DataArgs,
-}
+use crate::{registry, scenarios, stats};
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     let run = &mnist_adam_epoch(args.threads)?;
@@ -80,7 +53,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     println!("machine: {}", environment.one_line());
     println!(
         "full MNIST load (60000 + 10000 images, IDX → f32 in [0,1]): median {:.3} s over {} loads",
-        summary::median(&load_times).unwrap_or(0.0),
+        stats::median(&load_times).unwrap_or(0.0),
         load_times.len()
     );
     println!(
@@ -105,21 +78,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// A `--backends` name bench cannot time (exit code 2: the command line is wrong).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackendChoiceError(String);
-
-impl std::fmt::Display for BackendChoiceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "--backends: {}", self.0)
-    }
-}
-
-impl std::error::Error for BackendChoiceError {}
-
 /// The backends `--backends` names (every built one by default), each checked: built, and
 /// not a reference model (the linear baseline is not mnist_adam's network).
-fn selected(wanted: Option<&[String]>) -> Result<Vec<Box<dyn Backend>>, BackendChoiceError> {
+fn selected(wanted: Option<&[String]>) -> Result<Vec<Box<dyn Backend>>, UsageError> {
     let timed = || {
         registry::built()
             .into_iter()
@@ -131,17 +92,23 @@ fn selected(wanted: Option<&[String]>) -> Result<Vec<Box<dyn Backend>>, BackendC
     names
         .iter()
         .map(|name| match registry::find(name) {
-            Some(backend) if backend.is_reference_model() => Err(BackendChoiceError(format!(
-                "`{name}` is a reference model, not mnist_adam's network; bench does not time it"
-            ))),
+            Some(backend) if backend.is_reference_model() => Err(UsageError {
+                option: "--backends",
+                message: format!(
+                    "`{name}` is a reference model, not mnist_adam's network; bench does not time it"
+                ),
+            }),
             Some(backend) => Ok(backend),
             None => {
                 let built: Vec<String> = timed().map(|b| b.name().to_string()).collect();
-                Err(BackendChoiceError(format!(
+                Err(UsageError {
+                option: "--backends",
+                message: format!(
                     "{} (built: {})",
                     registry::not_built_reason(name),
                     built.join(", ")
-                )))
+                ),
+                })
             }
         })
         .collect()
@@ -222,17 +189,16 @@ impl Measured {
     }
 
     fn line(&self, dataset: &Dataset) -> String {
-        let epoch_s = summary::median(&self.harness_s).unwrap_or(f64::NAN);
+        let epoch_s = stats::median(&self.harness_s).unwrap_or(f64::NAN);
         let mut line = format!(
             "{epoch_s:.3} s/epoch ({:.0} samples/s), test accuracy {:.4} after one epoch",
             dataset.train.rows as f64 / epoch_s,
             self.test_accuracy
         );
         let ratios = self.ratios();
-        if let (Some(hand_s), Some(ratio)) = (
-            summary::median(&self.hand_written_s),
-            summary::median(&ratios),
-        ) {
+        if let (Some(hand_s), Some(ratio)) =
+            (stats::median(&self.hand_written_s), stats::median(&ratios))
+        {
             let (low, high) = ratios
                 .iter()
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), &r| {

@@ -1,25 +1,32 @@
 //! The `nnbench` command-line tool: runs scenarios on every built backend and writes results.
 //!
-//! - [`cli`]: command parsing and exit codes;
-//! - [`registry`]: which backends this binary was built with;
-//! - [`scenarios`]: finding scenario files by name;
-//! - [`runner`]: a scenario's units, run one after the other through the core loop;
-//! - [`results`]: the run folder and its CSV files; [`summary`]: the aggregated table;
-//! - [`shard`]: the stable unit order and `--shard k/n`; [`merge`]: reading run folders back
-//!   (`--resume`) and merging shard folders;
-//! - [`environment`]: the machine and build a run happened on; [`progress`]: terminal output.
+//! Modules depend on each other one way (a test holds it):
+//! - [`args`]: every command-line argument (depends on no other module);
+//!   [`exit_codes`]: every exit code, named; [`stats`], [`clock`]: small helpers;
+//! - [`shard`]: the stable unit order; [`registry`]: which backends this binary was built
+//!   with; [`environment`]: the machine and build a run happened on; [`scenarios`]: finding
+//!   and loading scenario files;
+//! - [`run_folder`]: the run folder's files — their schema, the one writer, the one reader;
+//! - [`summary`]: the aggregated table; [`sink`]: where a run's events go (CSV, progress,
+//!   report); [`progress`]: terminal output; [`report`]: `report.md`, plots, `compare`;
+//! - the commands: [`runner`] (`scenario`), [`merge`], [`bench`], [`parity`];
+//! - [`cli`]: dispatch, and the one mapping of errors to exit codes.
 
+pub mod args;
 pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod environment;
+pub mod exit_codes;
 pub mod merge;
 pub mod parity;
 pub mod progress;
 pub mod registry;
 pub mod report;
-pub mod results;
+pub mod run_folder;
 pub mod runner;
 pub mod scenarios;
 pub mod shard;
+pub mod sink;
+pub mod stats;
 pub mod summary;

@@ -3,44 +3,15 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
-use clap::Args;
+use anyhow::{Context, Result};
 use nnbench_core::data::{self, fetch::Silent};
 use nnbench_core::parity::{self, ParityRow};
 use nnbench_core::spec::Scenario;
 
-use crate::cli::{DataArgs, OverrideArgs};
+use crate::args::ParityArgs;
 use crate::registry;
-use crate::results;
-
-#[derive(Debug, Args)]
-pub struct ParityArgs {
-    /// Scenario name (in scenarios/) or path to a .toml file
-    pub scenario: String,
-    /// Training steps compared
-    #[arg(long, default_value_t = 200)]
-    pub steps: usize,
-    #[command(flatten)]
-    pub overrides: OverrideArgs,
-    /// Write parity.csv into this folder (new or empty) instead of results/<scenario>/<run-id>
-    #[arg(long)]
-    pub out: Option<std::path::PathBuf>,
-    #[command(flatten)]
-    pub data: DataArgs,
-}
-
-pub const PARITY_HEADER: [&str; 10] = [
-    "variant",
-    "backend",
-    "optimizer",
-    "status",
-    "steps",
-    "max_abs_loss_diff",
-    "max_rel_loss_diff",
-    "max_abs_weight_diff",
-    "max_rel_weight_diff",
-    "note",
-];
+use crate::run_folder::schema::ParityCsvRow;
+use crate::run_folder::{self, write::write_table};
 
 /// Runs the check for every variant of `scenario`; rows are (variant, row).
 pub fn run(scenario: &Scenario, args: &ParityArgs) -> Result<Vec<(String, ParityRow)>> {
@@ -67,7 +38,7 @@ pub fn run(scenario: &Scenario, args: &ParityArgs) -> Result<Vec<(String, Parity
             &dataset,
             reference.as_ref(),
             &wanted,
-            args.steps,
+            usize::try_from(args.steps).unwrap_or(usize::MAX),
             seed,
         )?;
         rows.extend(found.into_iter().map(|row| (variant.name.clone(), row)));
@@ -75,25 +46,24 @@ pub fn run(scenario: &Scenario, args: &ParityArgs) -> Result<Vec<(String, Parity
     Ok(rows)
 }
 
+/// Writes `parity.csv` in `dir`.
 pub fn write_csv(dir: &Path, rows: &[(String, ParityRow)]) -> Result<()> {
-    let mut writer = csv::Writer::from_path(dir.join("parity.csv"))?;
-    writer.write_record(PARITY_HEADER)?;
-    for (variant, row) in rows {
-        writer.write_record([
-            variant.as_str(),
-            &row.backend,
-            &row.optimizer,
-            row.status.name(),
-            &row.steps.to_string(),
-            &row.max_abs_loss_diff.to_string(),
-            &row.max_rel_loss_diff.to_string(),
-            &row.max_abs_weight_diff.to_string(),
-            &row.max_rel_weight_diff.to_string(),
-            &row.note,
-        ])?;
-    }
-    writer.flush()?;
-    Ok(())
+    let rows: Vec<ParityCsvRow> = rows
+        .iter()
+        .map(|(variant, row)| ParityCsvRow {
+            variant: variant.clone(),
+            backend: row.backend.clone(),
+            optimizer: row.optimizer.clone(),
+            status: row.status,
+            steps: row.steps as u64,
+            max_abs_loss_diff: row.max_abs_loss_diff,
+            max_rel_loss_diff: row.max_rel_loss_diff,
+            max_abs_weight_diff: row.max_abs_weight_diff,
+            max_rel_weight_diff: row.max_rel_weight_diff,
+            note: row.note.clone(),
+        })
+        .collect();
+    write_table(dir, &rows)
 }
 
 pub fn table(rows: &[(String, ParityRow)]) -> String {
@@ -119,18 +89,19 @@ pub fn table(rows: &[(String, ParityRow)]) -> String {
 
 /// The `parity` command.
 pub fn command(scenario: &Scenario, text: &str, args: &ParityArgs) -> Result<()> {
-    if args.steps == 0 {
-        bail!("--steps must be at least 1");
-    }
     let rows = run(scenario, args)?;
-    let dir = results::create_run_dir(
+    let dir = run_folder::create_run_dir(
         args.out.as_deref(),
         Path::new("results"),
         &format!("{}-parity", scenario.name),
     )?;
-    results::write_file(&dir, "scenario.toml", text)?;
+    run_folder::write_file(&dir, run_folder::SCENARIO_FILE, text.as_bytes())?;
     write_csv(&dir, &rows)?;
     print!("{}", table(&rows));
-    println!("results: {}", dir.join("parity.csv").display());
+    println!(
+        "results: {}",
+        dir.join(<ParityCsvRow as run_folder::Table>::FILE)
+            .display()
+    );
     Ok(())
 }

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nnbench_core::data::fetch::FetchProgress;
-use nnbench_core::train::{EpochRecord, Observer, StepEvent};
+use nnbench_core::train::{EpochRecord, StepEvent, UnitOutcome};
+
+use crate::run_folder::UnitRecord;
+use crate::sink::Sink;
+use crate::stats;
 
 /// Where progress goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,35 +33,32 @@ impl Mode {
     }
 }
 
-/// Progress of one unit's training.
-pub struct UnitProgress {
+/// Progress of a run's units: a bar per unit on a terminal, else a line per epoch, and a line
+/// per finished unit with its status, test accuracy and epoch time.
+pub struct ProgressSink {
     mode: Mode,
     label: String,
     epochs: usize,
     bar: Option<ProgressBar>,
 }
 
-impl UnitProgress {
-    pub fn new(mode: Mode, label: String, epochs: usize) -> UnitProgress {
-        UnitProgress {
+impl ProgressSink {
+    pub fn new(mode: Mode) -> ProgressSink {
+        ProgressSink {
             mode,
-            label,
-            epochs,
+            label: String::new(),
+            epochs: 0,
             bar: None,
-        }
-    }
-
-    pub fn finish(&mut self, line: &str) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-        if self.mode != Mode::Silent {
-            eprintln!("{line}");
         }
     }
 }
 
-impl Observer for UnitProgress {
+impl Sink for ProgressSink {
+    fn unit_started(&mut self, label: &str, epochs: usize) {
+        self.label = label.to_string();
+        self.epochs = epochs;
+    }
+
     fn step_finished(&mut self, event: &StepEvent) {
         if self.mode != Mode::Bars {
             return;
@@ -100,6 +101,35 @@ impl Observer for UnitProgress {
             );
         }
     }
+
+    fn unit_finished(&mut self, unit: &UnitRecord) -> anyhow::Result<()> {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        if self.mode != Mode::Silent {
+            eprintln!("{}", unit_line(&self.label, &unit.outcome));
+        }
+        Ok(())
+    }
+}
+
+/// A finished unit in one line: status, test accuracy, epochs and seconds per epoch, reason.
+fn unit_line(label: &str, outcome: &UnitOutcome) -> String {
+    let mut line = format!("{label}: {}", outcome.status.name());
+    if let Some(test) = outcome.test {
+        line.push_str(&format!(", test_accuracy {:.4}", test.accuracy));
+    }
+    let times: Vec<f64> = outcome.epochs.iter().map(|e| e.epoch_s).collect();
+    if let Some(epoch_s) = stats::median(&times) {
+        line.push_str(&format!(
+            " ({} epochs, {epoch_s:.3} s/epoch)",
+            outcome.epochs.len()
+        ));
+    }
+    if let Some(reason) = &outcome.reason {
+        line.push_str(&format!(" — {reason}"));
+    }
+    line
 }
 
 /// Progress of dataset downloads.

@@ -1,5 +1,5 @@
-//! Running a scenario: every variant × backend × seed as one unit through the core loop, the
-//! rows of each unit written as soon as it ends, then the summary and the report.
+//! Running a scenario: every variant × backend × seed as one unit through the core loop, each
+//! event handed to the run's sinks (CSV files, progress, report: see [`crate::sink`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,13 +9,20 @@ use nnbench_core::data::{self, DataOptions, Dataset};
 use nnbench_core::spec::{DatasetSpec, Scenario};
 use nnbench_core::train::{self, Status, UnitOutcome, UnitRequest};
 
+use crate::args::Shard;
 use crate::environment::Environment;
-use crate::merge::{self, RunFolderError};
-use crate::progress::{DownloadProgress, Mode, UnitProgress};
+use crate::progress::{DownloadProgress, Mode, ProgressSink};
 use crate::registry;
-use crate::results::{self, RunFiles, UnitRecord};
-use crate::shard::{self, Shard};
-use crate::summary::{self, SummaryRow};
+use crate::report::ReportSink;
+use crate::run_folder::boundary::Probe;
+use crate::run_folder::read::first_difference;
+use crate::run_folder::write::write_table;
+use crate::run_folder::{
+    self, Description, RunFolder, RunFolderError, RunWriter, SummaryRow, UnitRecord,
+};
+use crate::shard::{self, UnitKey};
+use crate::sink::{CsvSink, Fanout, Sink};
+use crate::summary;
 
 /// What to run and where to write it.
 pub struct RunRequest<'a> {
@@ -83,39 +90,33 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
         }
     }
 
-    let (dir, mut files, mut units) = match &previous {
+    let (dir, mut units) = match &previous {
         Some(previous) => {
-            let records = previous.records()?;
-            (previous.dir.clone(), reopen(previous)?, records)
+            truncate_to_finished(previous)?;
+            (previous.dir.clone(), previous.records()?)
         }
         None => {
-            let dir = results::create_run_dir(request.out, request.results_root, &scenario.name)?;
-            results::write_file(&dir, "scenario.toml", request.source_text)?;
-            results::write_file(
-                &dir,
-                "scenario.resolved.json",
-                &serde_json::to_string_pretty(scenario)?,
-            )?;
-            results::write_file(
-                &dir,
-                "environment.json",
-                &serde_json::to_string_pretty(&environment)?,
-            )?;
-            let shard_text = shard.map(|s| s.to_string());
-            results::write_file(
-                &dir,
-                "run.json",
-                &serde_json::to_string_pretty(&serde_json::json!({ "shard": shard_text }))?,
-            )?;
-            let files = RunFiles::create(&dir)?;
-            (dir, files, Vec::new())
+            let dir =
+                run_folder::create_run_dir(request.out, request.results_root, &scenario.name)?;
+            Description {
+                source_text: request.source_text,
+                resolved: &serde_json::to_value(scenario)?,
+                environment: Some(&serde_json::to_string_pretty(&environment)?),
+                run: serde_json::json!({ "shard": shard.map(|s| s.to_string()) }),
+            }
+            .write(&dir)?;
+            (dir, Vec::new())
         }
     };
+    let mut csv = CsvSink::new(RunWriter::open(&dir)?);
+    let mut progress = ProgressSink::new(request.progress);
+    let mut report = ReportSink::new(&dir);
+    let mut sinks = Fanout(vec![&mut progress, &mut csv, &mut report]);
 
     // The units to run now: this shard's, less those a resumed run finished.
     let order = shard::units(scenario);
     let finished = previous.as_ref().map(|p| p.finished()).unwrap_or_default();
-    let todo: Vec<&shard::UnitKey> = order
+    let todo: Vec<&UnitKey> = order
         .iter()
         .enumerate()
         .filter(|(position, key)| {
@@ -133,16 +134,15 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
         .unit_time_limit_s
         .and_then(|s| Duration::try_from_secs_f64(s).ok());
     let mut done_now = 0usize;
-    // 2-D datasets: each trained network is probed on a grid for decision-boundary plots.
-    let mut boundary = crate::report::boundary::BoundaryFiles::new(&dir);
     for variant in &scenario.variants {
         let dataset = &datasets
             .iter()
             .find(|(spec, _)| *spec == variant.run.dataset)
             .expect("loaded above")
             .1;
-        let probe = crate::report::boundary::Probe::for_dataset(dataset);
-        boundary.points(&dir, &variant.name, dataset)?;
+        // 2-D datasets: each trained network is probed on a grid for decision-boundary plots.
+        let probe = Probe::for_dataset(dataset);
+        sinks.variant_started(&variant.name, dataset, probe.as_ref())?;
         for backend_name in &variant.run.backends {
             let backend = backends.iter().find(|b| b.name() == backend_name.as_str());
             for &seed in &variant.run.training.seeds {
@@ -153,12 +153,13 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
                     continue;
                 }
                 done_now += 1;
-                let label = format!(
-                    "[{done_now}/{total_units}] {} · {backend_name} · seed {seed}",
-                    variant.name
+                sinks.unit_started(
+                    &format!(
+                        "[{done_now}/{total_units}] {} · {backend_name} · seed {seed}",
+                        variant.name
+                    ),
+                    variant.run.training.epochs,
                 );
-                let mut progress =
-                    UnitProgress::new(request.progress, label.clone(), variant.run.training.epochs);
                 let outcome = match &backend {
                     None => UnitOutcome::without_training(
                         Status::NotBuilt,
@@ -171,20 +172,16 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
                             probe: probe.as_ref().map(|p| p.inputs.as_slice()),
                             ..UnitRequest::new(&variant.run, dataset, seed)
                         },
-                        &mut progress,
+                        &mut sinks,
                     ),
                 };
-                progress.finish(&unit_line(&label, &outcome));
                 let unit = UnitRecord {
                     variant: variant.name.clone(),
                     backend: backend_name.clone(),
                     seed,
                     outcome,
                 };
-                files.record(&unit)?;
-                if let Some(probe) = &probe {
-                    boundary.record(&dir, &unit, probe)?;
-                }
+                sinks.unit_finished(&unit)?;
                 units.push(unit);
             }
         }
@@ -199,13 +196,7 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
     };
     units.sort_by_key(|unit| position(unit));
     let summary = summary::summarize(&units);
-    results::write_summary(&dir, &summary)?;
-    results::write_file(&dir, "report.md", &report(scenario, &environment, &summary))?;
-    // The full report and plots, from the run folder's files (as `nnbench report` makes
-    // them); if that fails the short report above stays and the run still succeeds.
-    if let Err(error) = crate::report::generate(&dir) {
-        eprintln!("warning: could not write the report and plots: {error:#}");
-    }
+    sinks.run_finished(&summary)?;
     Ok(RunResult {
         dir,
         units,
@@ -215,11 +206,11 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
 }
 
 /// Reads the run folder to resume and checks it ran this scenario (and this shard).
-fn check_resume(dir: &Path, scenario: &Scenario, shard: Option<Shard>) -> Result<merge::RunFolder> {
-    let folder = merge::read_run(dir)?;
+fn check_resume(dir: &Path, scenario: &Scenario, shard: Option<Shard>) -> Result<RunFolder> {
+    let folder = RunFolder::read(dir)?;
     let now = serde_json::to_value(scenario)?;
-    if let Some((key, old, new)) = merge::first_difference(&folder.resolved, &now) {
-        return Err(RunFolderError(format!(
+    if let Some((key, old, new)) = first_difference(folder.resolved()?, &now) {
+        return Err(RunFolderError::new(format!(
             "cannot resume {}: the scenario changed since it was run: {key} was {old} and is \
              now {new}; resume with the same scenario file and options (--epochs, --set, \
              --quick, ...), or start a new run",
@@ -233,7 +224,7 @@ fn check_resume(dir: &Path, scenario: &Scenario, shard: Option<Shard>) -> Result
         let ran = folder
             .shard
             .map_or("all units".to_string(), |s| format!("shard {s}"));
-        return Err(RunFolderError(format!(
+        return Err(RunFolderError::new(format!(
             "cannot resume {} as shard {shard}: it ran {ran}; leave out --shard to resume it \
              as it was",
             dir.display()
@@ -243,68 +234,20 @@ fn check_resume(dir: &Path, scenario: &Scenario, shard: Option<Shard>) -> Result
     Ok(folder)
 }
 
-/// Rewrites a resumed run's CSV files without the rows of units that did not finish (and
-/// without a line cut short by the kill), then opens them to append.
-fn reopen(folder: &merge::RunFolder) -> Result<RunFiles> {
+/// Rewrites a resumed run's per-unit files without the rows of units that did not finish
+/// (and without a line cut short by the kill), so that appending continues whole files.
+fn truncate_to_finished(folder: &RunFolder) -> Result<()> {
     let dir = &folder.dir;
-    fn rows(rows: &[merge::Row]) -> Vec<&merge::Row> {
-        rows.iter().collect()
+    write_table(dir, &folder.units)?;
+    write_table(dir, &folder.epochs)?;
+    if let Some(rows) = &folder.grad_norms {
+        write_table(dir, rows)?;
     }
-    results::write_file(
-        dir,
-        "units.csv",
-        &merge::csv_text(&results::UNITS_HEADER, &rows(&folder.units))?,
-    )?;
-    results::write_file(
-        dir,
-        "epochs.csv",
-        &merge::csv_text(&results::EPOCHS_HEADER, &rows(&folder.epochs))?,
-    )?;
-    if let Some(grad_norms) = &folder.grad_norms {
-        results::write_file(
-            dir,
-            "grad_norms.csv",
-            &merge::csv_text(&merge::GRAD_NORMS_HEADER, &rows(grad_norms))?,
-        )?;
+    if let Some(rows) = &folder.dead_units {
+        write_table(dir, rows)?;
     }
-    // Other per-unit files (the report's boundary.csv) lose the same rows.
-    for (name, header, unit_rows) in &folder.unit_files {
-        let header: Vec<&str> = header.iter().map(String::as_str).collect();
-        results::write_file(dir, name, &merge::csv_text(&header, &rows(unit_rows))?)?;
+    if let Some(rows) = &folder.boundary {
+        write_table(dir, rows)?;
     }
-    RunFiles::append(dir)
-}
-
-fn unit_line(label: &str, outcome: &UnitOutcome) -> String {
-    let mut line = format!("{label}: {}", outcome.status.name());
-    if let Some(test) = outcome.test {
-        line.push_str(&format!(", test_accuracy {:.4}", test.accuracy));
-    }
-    let times: Vec<f64> = outcome.epochs.iter().map(|e| e.epoch_s).collect();
-    if let Some(epoch_s) = summary::median(&times) {
-        line.push_str(&format!(
-            " ({} epochs, {epoch_s:.3} s/epoch)",
-            outcome.epochs.len()
-        ));
-    }
-    if let Some(reason) = &outcome.reason {
-        line.push_str(&format!(" — {reason}"));
-    }
-    line
-}
-
-fn report(scenario: &Scenario, environment: &Environment, rows: &[SummaryRow]) -> String {
-    format!(
-        "# {name}\n\n{description}\n\nCourse section: {section}\n\n\
-         Run on {environment}, started {started}.\n\n## Summary\n\n{table}\n\
-         Files: `summary.csv` (this table), `units.csv` (one row per seed), `epochs.csv` (one \
-         row per epoch), `scenario.toml` and `scenario.resolved.json` (what was run), \
-         `environment.json` (where).\n",
-        name = scenario.name,
-        description = scenario.description,
-        section = scenario.course_section,
-        environment = environment.one_line(),
-        started = environment.started_at,
-        table = summary::markdown_table(rows),
-    )
+    Ok(())
 }

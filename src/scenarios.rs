@@ -1,6 +1,36 @@
-//! Finding scenario files: by path, or by name in the scenarios folder.
+//! Finding scenario files (by path, or by name in the scenarios folder) and loading them with
+//! the command line's overrides.
 
 use std::path::{Path, PathBuf};
+
+use nnbench_core::spec::Scenario;
+use nnbench_core::spec::parse;
+
+use crate::args::OverrideArgs;
+
+/// A scenario file that cannot be found or read (exit code 3, like one that does not
+/// validate).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ScenarioNotFound(pub String);
+
+/// The scenario `name` (a bundled name or a path) with `overrides` applied, and its text as
+/// written.
+pub fn load(name: &str, overrides: &OverrideArgs) -> anyhow::Result<(Scenario, String)> {
+    let path = resolve(name).map_err(ScenarioNotFound)?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| ScenarioNotFound(format!("cannot read {}: {error}", path.display())))?;
+    let stem = path
+        .file_stem()
+        .map_or_else(|| name.to_string(), |s| s.to_string_lossy().into_owned());
+    let scenario = parse::parse_scenario(
+        &stem,
+        &path.display().to_string(),
+        &text,
+        &overrides.load_options()?,
+    )?;
+    Ok((scenario, text))
+}
 
 /// The folder of bundled scenarios: `NNBENCH_SCENARIOS`, else `./scenarios` when it exists,
 /// else the one in the source tree this binary was built from.

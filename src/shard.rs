@@ -4,10 +4,10 @@
 //! unit `i` (from 0) of that order belongs to shard `k/n` when `i % n == k - 1`. The order
 //! depends only on the resolved scenario, so `--shard 1/4` … `--shard 4/4` started on four
 //! machines run disjoint sets of units that together cover the scenario exactly once, and
-//! `nnbench merge` puts their folders back together.
+//! `nnbench merge` puts their folders back together. (The `--shard` value itself is
+//! [`crate::args::Shard`].)
 
 use std::fmt;
-use std::str::FromStr;
 
 use nnbench_core::spec::Scenario;
 
@@ -72,59 +72,4 @@ pub fn units_from_resolved(resolved: &serde_json::Value) -> Option<Vec<UnitKey>>
         }
     }
     Some(out)
-}
-
-/// `--shard k/n`: the k-th of n shares of the units, k from 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: usize,
-    pub count: usize,
-}
-
-impl Shard {
-    /// Whether unit number `position` (from 0, in the stable order) belongs to this shard.
-    pub fn contains(self, position: usize) -> bool {
-        position % self.count == self.index - 1
-    }
-}
-
-impl fmt::Display for Shard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-impl FromStr for Shard {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Shard, String> {
-        let usage = "expected k/n with 1 <= k <= n (e.g. --shard 2/4, or \
-                     --shard $SLURM_ARRAY_TASK_ID/4)";
-        let Some((k, n)) = text.trim().split_once('/') else {
-            return Err(format!("`{text}`: {usage}"));
-        };
-        let (Ok(index), Ok(count)) = (k.trim().parse::<usize>(), n.trim().parse::<usize>()) else {
-            return Err(format!("`{text}`: {usage}"));
-        };
-        if count == 0 || index == 0 || index > count {
-            return Err(format!("`{text}`: {usage}"));
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_partition_the_units() {
-        let shards: Vec<Shard> = (1..=3).map(|k| format!("{k}/3").parse().unwrap()).collect();
-        for position in 0..20 {
-            assert_eq!(shards.iter().filter(|s| s.contains(position)).count(), 1);
-        }
-        for bad in ["0/3", "4/3", "1/0", "x/2", "3", "", "1/2/3"] {
-            assert!(bad.parse::<Shard>().is_err(), "{bad}");
-        }
-    }
 }

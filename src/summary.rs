@@ -1,29 +1,10 @@
 //! Aggregating units into one row per variant and backend (mean and spread over seeds), and
-//! showing those rows as a terminal table and a Markdown report.
+//! showing those rows as a table on the terminal (`report.md` has its own, richer one).
 
 use nnbench_core::train::Status;
 
-use crate::results::UnitRecord;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SummaryRow {
-    pub variant: String,
-    pub backend: String,
-    /// `ok` when every seed ended ok, else the first other status met.
-    pub status: Status,
-    pub seeds: usize,
-    /// Mean over seeds of the epochs trained.
-    pub epochs_run: f64,
-    /// Mean over the seeds that produced a test score.
-    pub test_accuracy: Option<f64>,
-    /// Sample standard deviation over those seeds (0 for one seed).
-    pub test_accuracy_std: Option<f64>,
-    /// Mean over seeds of the last epoch's training loss.
-    pub final_train_loss: Option<f64>,
-    /// Median over every epoch of every seed.
-    pub epoch_s_median: Option<f64>,
-    pub reason: Option<String>,
-}
+use crate::run_folder::{SummaryRow, UnitRecord};
+use crate::stats::{mean, median, std_dev};
 
 /// One row per (variant, backend), in the order units first appear.
 pub fn summarize(units: &[UnitRecord]) -> Vec<SummaryRow> {
@@ -67,42 +48,16 @@ fn summarize_group(variant: &str, backend: &str, group: &[&UnitRecord]) -> Summa
         variant: variant.to_string(),
         backend: backend.to_string(),
         status: failing.map_or(Status::Ok, |u| u.outcome.status),
-        seeds: group.len(),
+        seeds: group.len() as u64,
         epochs_run: mean(&epochs).unwrap_or(0.0),
         test_accuracy: mean(&accuracies),
         test_accuracy_std: std_dev(&accuracies),
         final_train_loss: mean(&final_losses),
         epoch_s_median: median(&epoch_times),
-        reason: failing.and_then(|u| u.outcome.reason.clone()),
+        reason: failing
+            .and_then(|u| u.outcome.reason.clone())
+            .unwrap_or_default(),
     }
-}
-
-pub fn mean(values: &[f64]) -> Option<f64> {
-    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-}
-
-/// Sample standard deviation; 0 for a single value.
-pub fn std_dev(values: &[f64]) -> Option<f64> {
-    let mean = mean(values)?;
-    if values.len() < 2 {
-        return Some(0.0);
-    }
-    let squares: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
-    Some((squares / (values.len() - 1) as f64).sqrt())
-}
-
-pub fn median(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    Some(if sorted.len().is_multiple_of(2) {
-        (sorted[middle - 1] + sorted[middle]) / 2.0
-    } else {
-        sorted[middle]
-    })
 }
 
 const COLUMNS: [&str; 7] = [
@@ -129,7 +84,7 @@ fn cells(row: &SummaryRow) -> [String; 7] {
         row.final_train_loss
             .map_or("-".into(), |loss| format!("{loss:.4}")),
         row.epoch_s_median.map_or("-".into(), |s| format!("{s:.3}")),
-        row.reason.clone().unwrap_or_default(),
+        row.reason.clone(),
     ]
 }
 
@@ -159,28 +114,4 @@ pub fn terminal_table(rows: &[SummaryRow]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// The same table in Markdown.
-pub fn markdown_table(rows: &[SummaryRow]) -> String {
-    let mut out = format!("| {} |\n|{}\n", COLUMNS.join(" | "), "---|".repeat(7));
-    for row in rows {
-        let cells = cells(row).map(|cell| cell.replace('|', "\\|"));
-        out.push_str(&format!("| {} |\n", cells.join(" | ")));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statistics() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(std_dev(&[1.0]), Some(0.0));
-        assert!((std_dev(&[1.0, 3.0]).unwrap() - 2f64.sqrt()).abs() < 1e-12);
-        assert_eq!(mean(&[]), None);
-    }
 }

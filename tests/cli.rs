@@ -288,3 +288,40 @@ fn dead_relu_records_each_hidden_layers_dead_units_and_reports_them() {
         "{plots:?}"
     );
 }
+
+#[test]
+fn an_error_is_printed_with_one_error_prefix() {
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("core/tests/bad_scenarios/zero_epochs.toml");
+    let output = nnbench(&["show", scenario.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.starts_with("error: "), "{message}");
+    assert_eq!(message.matches("error:").count(), 1, "{message}");
+}
+
+#[test]
+fn a_backends_name_that_is_no_backend_is_a_wrong_command_line_everywhere() {
+    for command in [
+        &[
+            "scenario",
+            "xor_mlp",
+            "--quick",
+            "--backends",
+            "native,nope",
+        ][..],
+        &["show", "xor_mlp", "--backends", "nope"][..],
+        &["bench", "--backends", "nope"][..],
+    ] {
+        let output = nnbench(command);
+        assert_eq!(
+            output.status.code(),
+            Some(nnbench::exit_codes::USAGE as i32),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+        let message = stderr(&output);
+        assert!(message.contains("--backends"), "{message}");
+        assert!(message.contains("`nope`"), "{message}");
+    }
+}

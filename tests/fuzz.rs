@@ -14,8 +14,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use nnbench::merge;
-use nnbench::results::{EPOCHS_HEADER, UNITS_HEADER};
+use nnbench::run_folder::read::{parse_table, unit_record};
+use nnbench::run_folder::{BoundaryRow, EpochRow, RunFolder, UnitRow, UnitTable};
 use nnbench_core::data::idx;
 use nnbench_core::spec::parse::{self, LoadOptions};
 
@@ -545,28 +545,20 @@ fn idx_reader_never_panics() {
 /// either parses.
 fn parse_csv(bytes: &[u8]) -> bool {
     no_panic("csv", bytes, || {
-        let units = merge::parse_csv(bytes, &UNITS_HEADER, "units.csv");
-        let epochs = merge::parse_csv(bytes, &EPOCHS_HEADER, "epochs.csv");
+        let units = parse_table::<UnitRow>(bytes, Path::new("units.csv"));
+        let epochs = parse_table::<EpochRow>(bytes, Path::new("epochs.csv"));
         if let Ok(units) = &units {
-            let epoch_rows: Vec<merge::Row> = epochs.clone().unwrap_or_default();
+            let epoch_rows: Vec<EpochRow> = epochs.clone().unwrap_or_default();
             for unit in units {
-                let mine: Vec<&merge::Row> =
-                    epoch_rows.iter().filter(|r| r.key == unit.key).collect();
-                let _ = merge::unit_record(unit, &mine, "fuzz");
-                let _ = merge::unit_record(unit, &[], "fuzz");
+                let mine: Vec<&EpochRow> = epoch_rows
+                    .iter()
+                    .filter(|r| r.key() == unit.key())
+                    .collect();
+                let _ = unit_record(unit, &mine, Path::new("fuzz"));
+                let _ = unit_record(unit, &[], Path::new("fuzz"));
             }
         }
-        if let Ok(epochs) = &epochs {
-            // Epoch rows read as unit rows: wrong cells everywhere, still no panic.
-            for row in epochs {
-                let short = merge::Row {
-                    key: row.key.clone(),
-                    cells: row.cells[..10].to_vec(),
-                };
-                let _ = merge::unit_record(&short, &[row], "fuzz");
-            }
-        }
-        let any = merge::parse_unit_csv(bytes, "boundary.csv");
+        let any = parse_table::<BoundaryRow>(bytes, Path::new("boundary.csv"));
         units.is_ok() || epochs.is_ok() || any.is_ok()
     })
 }
@@ -670,7 +662,7 @@ fn csv_reader_never_panics() {
         std::fs::write(dir.path().join("units.csv"), &u).unwrap();
         std::fs::write(dir.path().join("epochs.csv"), &e).unwrap();
         no_panic("run folder", &u, || {
-            if let Ok(folder) = merge::read_run(dir.path()) {
+            if let Ok(folder) = RunFolder::read(dir.path()) {
                 let _ = folder.records();
             }
         });

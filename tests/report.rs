@@ -187,7 +187,7 @@ fn a_corrupted_csv_is_an_error_naming_file_line_and_column() {
     std::fs::write(dir.join("epochs.csv"), lines.join("\n") + "\n").unwrap();
     let output = nnbench(&["report", dir.to_str().unwrap()]);
     let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("epochs.csv"), "{stderr}");
     assert!(stderr.contains("line 3"), "{stderr}");
@@ -198,13 +198,13 @@ fn a_corrupted_csv_is_an_error_naming_file_line_and_column() {
     std::fs::write(dir.join("units.csv"), "variant,backend,seed\nbase,native\n").unwrap();
     let output = nnbench(&["report", dir.to_str().unwrap()]);
     let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
     assert!(stderr.contains("units.csv"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 
     let output = nnbench(&["compare", a.to_str().unwrap(), "/nonexistent/run"]);
-    assert_eq!(output.status.code(), Some(4), "{}", text(&output.stderr));
+    assert_eq!(output.status.code(), Some(5), "{}", text(&output.stderr));
     assert!(text(&output.stderr).contains("/nonexistent/run"));
     let output = nnbench(&["report", "/nonexistent/run"]);
-    assert_eq!(output.status.code(), Some(4), "{}", text(&output.stderr));
+    assert_eq!(output.status.code(), Some(5), "{}", text(&output.stderr));
 }

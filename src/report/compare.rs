@@ -3,22 +3,23 @@
 
 use std::path::Path;
 
-use super::read::{ReadError, SummaryLine, read_summary};
+use crate::run_folder::read::read_table;
+use crate::run_folder::{RunFolderError, SummaryRow};
 
 /// One (variant, backend) of either run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub variant: String,
     pub backend: String,
-    pub a: Option<SummaryLine>,
-    pub b: Option<SummaryLine>,
+    pub a: Option<SummaryRow>,
+    pub b: Option<SummaryRow>,
 }
 
 /// Every (variant, backend) of run `a` in its order, then those only in `b`.
-pub fn compare(a: &Path, b: &Path) -> Result<Vec<Change>, ReadError> {
-    let a_rows = read_summary(&a.join("summary.csv"))?;
-    let b_rows = read_summary(&b.join("summary.csv"))?;
-    let find = |rows: &[SummaryLine], variant: &str, backend: &str| {
+pub fn compare(a: &Path, b: &Path) -> Result<Vec<Change>, RunFolderError> {
+    let a_rows = read_table::<SummaryRow>(a, true)?.unwrap_or_default();
+    let b_rows = read_table::<SummaryRow>(b, true)?.unwrap_or_default();
+    let find = |rows: &[SummaryRow], variant: &str, backend: &str| {
         rows.iter()
             .find(|r| r.variant == variant && r.backend == backend)
             .cloned()
@@ -54,10 +55,10 @@ impl Change {
     pub fn cells(&self) -> [String; 6] {
         let (a, b) = (self.a.as_ref(), self.b.as_ref());
         let status = match (a, b) {
-            (Some(a), Some(b)) if a.status == b.status => a.status.clone(),
-            (Some(a), Some(b)) => format!("{} → {}", a.status, b.status),
-            (Some(a), None) => a.status.clone(),
-            (None, Some(b)) => b.status.clone(),
+            (Some(a), Some(b)) if a.status == b.status => a.status.name().to_string(),
+            (Some(a), Some(b)) => format!("{} → {}", a.status.name(), b.status.name()),
+            (Some(a), None) => a.status.name().to_string(),
+            (None, Some(b)) => b.status.name().to_string(),
             (None, None) => "-".into(),
         };
         let accuracy = match (

@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
+use super::RunData;
 use super::plots::{Plot, SOLVED};
-use super::read::RunData;
 use super::stats::{Estimate, distinct};
+use crate::run_folder::{EpochRow, SummaryRow};
 
 /// The run's own description files, when present (`scenario.resolved.json`,
 /// `environment.json`); a report of CSV files alone still works without them.
@@ -132,7 +133,7 @@ fn summary(out: &mut String, data: &RunData) {
         } else {
             format_estimate(Estimate::of(&accuracies))
         };
-        let last_epochs = |value: &dyn Fn(&super::read::EpochRow) -> f64| -> Vec<f64> {
+        let last_epochs = |value: &dyn Fn(&EpochRow) -> f64| -> Vec<f64> {
             distinct(&units, |u| u.seed)
                 .into_iter()
                 .filter_map(|seed| {
@@ -171,7 +172,7 @@ fn summary(out: &mut String, data: &RunData) {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             cell(&line.variant),
             cell(&line.backend),
-            cell(&line.status),
+            cell(line.status.name()),
             line.seeds,
             accuracy,
             interval,
@@ -191,7 +192,7 @@ fn summary(out: &mut String, data: &RunData) {
 
 /// `converged` of the summary: the median first epoch at train accuracy 1.0 over the seeds
 /// that reached it, with how many did; `-` when no epoch was recorded.
-fn converged(data: &RunData, line: &super::read::SummaryLine, seeds: &[u64]) -> String {
+fn converged(data: &RunData, line: &SummaryRow, seeds: &[u64]) -> String {
     let mut recorded = 0;
     let mut first: Vec<f64> = Vec::new();
     for &seed in seeds {
@@ -212,7 +213,7 @@ fn converged(data: &RunData, line: &super::read::SummaryLine, seeds: &[u64]) -> 
             first.push(epoch as f64);
         }
     }
-    match (recorded, crate::summary::median(&first)) {
+    match (recorded, crate::stats::median(&first)) {
         (0, _) => "-".into(),
         (_, None) => format!("never (0/{recorded})"),
         (_, Some(median)) => format!("epoch {median} ({}/{recorded})", first.len()),

@@ -1,29 +1,91 @@
 //! Reports and plots of a run folder, made from its files alone so that `nnbench report
 //! <run-dir>` regenerates exactly what the run wrote:
 //!
-//! - [`read`]: the CSV files read back, with errors naming file, line and column;
 //! - [`plots`]: the SVG pictures (curves, epoch time, success rates, gradient norms,
 //!   decision boundaries), in `plots/`;
-//! - [`markdown`]: writes `report.md`;
+//! - [`markdown`]: `report.md`, the one writer of it;
 //! - [`compare`]: `nnbench compare <run-a> <run-b>`;
-//! - [`boundary`]: the grid 2-D datasets are probed on and `boundary.csv` / `points.csv`;
 //! - [`stats`]: means and 95 % intervals over seeds.
+//!
+//! The files are read by [`crate::run_folder`]; [`RunData`] is the view the plots and the
+//! Markdown share.
 
-pub mod boundary;
 pub mod compare;
 pub mod markdown;
 pub mod plots;
-pub mod read;
 pub mod stats;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-pub use read::{ReadError, RunData};
+use crate::run_folder::{
+    self, BoundaryRow, EpochRow, PointRow, RunFolder, RunFolderError, SummaryRow, UnitRow,
+};
+use crate::sink::Sink;
 
-/// The plots folder inside a run folder.
-pub const PLOTS_DIR: &str = "plots";
+/// One value per (unit, epoch, layer): a gradient norm or a share of dead units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerRow {
+    pub variant: String,
+    pub backend: String,
+    pub seed: u64,
+    pub epoch: u64,
+    pub layer: u64,
+    pub value: f64,
+}
+
+/// Everything the report and the plots are made from.
+#[derive(Debug, Clone, Default)]
+pub struct RunData {
+    pub epochs: Vec<EpochRow>,
+    pub units: Vec<UnitRow>,
+    pub summary: Vec<SummaryRow>,
+    pub grad_norms: Vec<LayerRow>,
+    pub dead_units: Vec<LayerRow>,
+    pub boundary: Vec<BoundaryRow>,
+    pub points: Vec<PointRow>,
+}
+
+impl RunData {
+    /// A finished run folder's data (its `summary.csv` must be there).
+    pub fn from_folder(folder: RunFolder) -> Result<RunData, RunFolderError> {
+        let summary = folder.summary()?.to_vec();
+        Ok(RunData {
+            grad_norms: folder
+                .grad_norms
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| LayerRow {
+                    variant: r.variant,
+                    backend: r.backend,
+                    seed: r.seed,
+                    epoch: r.epoch,
+                    layer: r.layer,
+                    value: r.grad_norm,
+                })
+                .collect(),
+            dead_units: folder
+                .dead_units
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| LayerRow {
+                    variant: r.variant,
+                    backend: r.backend,
+                    seed: r.seed,
+                    epoch: r.epoch,
+                    layer: r.layer,
+                    value: r.dead_fraction,
+                })
+                .collect(),
+            epochs: folder.epochs,
+            units: folder.units,
+            summary,
+            boundary: folder.boundary.unwrap_or_default(),
+            points: folder.points.unwrap_or_default(),
+        })
+    }
+}
 
 /// What [`generate`] wrote.
 #[derive(Debug, Clone)]
@@ -32,61 +94,58 @@ pub struct Generated {
     pub plots: Vec<PathBuf>,
 }
 
-fn read_json(path: &Path) -> Result<Option<serde_json::Value>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|error| ReadError {
-                path: path.to_path_buf(),
-                line: Some(error.line() as u64),
-                column: None,
-                message: format!("not valid JSON: {error}"),
-            })
-            .map_err(anyhow::Error::from),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(ReadError {
-            path: path.to_path_buf(),
-            line: None,
-            column: None,
-            message: error.to_string(),
-        }
-        .into()),
-    }
-}
-
-/// (Re)writes `report.md` and every plot of the run folder `dir` from its files.
+/// (Re)writes `report.md` and every plot of the run folder `dir` from its files, each
+/// replaced atomically.
 pub fn generate(dir: &Path) -> Result<Generated> {
-    let data = RunData::read(dir)?;
+    let folder = RunFolder::read(dir)?;
     let context = markdown::Context {
-        scenario: read_json(&dir.join("scenario.resolved.json"))?,
-        environment: read_json(&dir.join("environment.json"))?,
+        scenario: folder.resolved.clone(),
+        environment: folder
+            .environment
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok()),
     };
+    let data = RunData::from_folder(folder)?;
     let plots = plots::all(&data).context("drawing the plots")?;
-    let plots_dir = dir.join(PLOTS_DIR);
+    let plots_dir = dir.join(run_folder::PLOTS_DIR);
     std::fs::create_dir_all(&plots_dir)
         .with_context(|| format!("creating {}", plots_dir.display()))?;
     let mut written = Vec::with_capacity(plots.len());
     for plot in &plots {
-        let path = plots_dir.join(&plot.file);
-        std::fs::write(&path, &plot.svg).with_context(|| format!("writing {}", path.display()))?;
-        written.push(path);
+        run_folder::write_file(&plots_dir, &plot.file, plot.svg.as_bytes())?;
+        written.push(plots_dir.join(&plot.file));
     }
-    let report = dir.join("report.md");
-    std::fs::write(&report, markdown::render(&data, &context, &plots))
-        .with_context(|| format!("writing {}", report.display()))?;
+    run_folder::write_file(
+        dir,
+        run_folder::REPORT_FILE,
+        markdown::render(&data, &context, &plots).as_bytes(),
+    )?;
     Ok(Generated {
-        report,
+        report: dir.join(run_folder::REPORT_FILE),
         plots: written,
     })
 }
 
-/// The exit code of a `report` or `compare` failure: 4 when a run folder's file cannot be
-/// read or is malformed, else 1.
-pub fn exit_code(error: &anyhow::Error) -> u8 {
-    if error.chain().any(|cause| cause.is::<ReadError>()) {
-        4
-    } else {
-        1
+/// The report of a run: written once every unit has ended, from the files the CSV sink
+/// wrote. A report that cannot be made is a warning: the run's CSV files stand without it.
+pub struct ReportSink {
+    dir: PathBuf,
+}
+
+impl ReportSink {
+    pub fn new(dir: &Path) -> ReportSink {
+        ReportSink {
+            dir: dir.to_path_buf(),
+        }
+    }
+}
+
+impl Sink for ReportSink {
+    fn run_finished(&mut self, _summary: &[SummaryRow]) -> Result<()> {
+        if let Err(error) = generate(&self.dir) {
+            eprintln!("warning: could not write the report and plots: {error:#}");
+        }
+        Ok(())
     }
 }
 
@@ -97,7 +156,7 @@ pub fn command_report(dir: &Path) -> Result<()> {
         "wrote {} and {} plot(s) in {}",
         generated.report.display(),
         generated.plots.len(),
-        dir.join(PLOTS_DIR).display()
+        dir.join(run_folder::PLOTS_DIR).display()
     );
     Ok(())
 }

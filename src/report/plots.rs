@@ -13,8 +13,9 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use super::read::{BoundaryRow, LayerRow, RunData};
 use super::stats::{Estimate, distinct, slug};
+use super::{LayerRow, RunData};
+use crate::run_folder::{BoundaryRow, EpochRow};
 
 /// One picture: its file name (inside `plots/`), what it shows, and the SVG text.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +100,7 @@ fn curve(
     data: &RunData,
     variant: &str,
     backend: &str,
-    value: impl Fn(&super::read::EpochRow) -> Option<f64>,
+    value: impl Fn(&EpochRow) -> Option<f64>,
 ) -> Curve {
     let rows: Vec<_> = data
         .epochs
@@ -332,7 +333,7 @@ fn epoch_time(data: &RunData) -> Result<Option<Plot>> {
                 .filter(|u| &u.variant == variant && &u.backend == backend)
                 .filter_map(|u| u.epoch_s_median)
                 .collect();
-            if let Some(median) = crate::summary::median(&dots) {
+            if let Some(median) = crate::stats::median(&dots) {
                 top = top.max(dots.iter().copied().fold(median, f64::max));
                 bars.push((v, b, median, dots, seconds(median)));
             }
@@ -706,17 +707,18 @@ fn boundary(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plot>
                 cell_color(p, multiclass).filled(),
             )
         }))?;
-        chart.draw_series(
-            points
-                .iter()
-                .filter(|p| p.split == "train")
-                .map(|p| Circle::new((p.x, p.y), 4, point_color(p.label, multiclass).filled())),
-        )?;
+        chart.draw_series(points.iter().filter(|p| p.split == "train").map(|p| {
+            Circle::new(
+                (p.x, p.y),
+                4,
+                point_color(u64::from(p.label), multiclass).filled(),
+            )
+        }))?;
         chart.draw_series(
             points
                 .iter()
                 .filter(|p| p.split != "train")
-                .map(|p| Circle::new((p.x, p.y), 4, point_color(p.label, multiclass))),
+                .map(|p| Circle::new((p.x, p.y), 4, point_color(u64::from(p.label), multiclass))),
         )?;
         root.present()?;
     }

@@ -1,7 +1,7 @@
 //! Statistics over seeds: the mean and its 95 % interval (mean ± 1.96·sd/√n), and keeping
 //! keys in the order they first appear.
 
-use crate::summary;
+use crate::stats;
 
 /// Mean of finite values with its 95 % half-width (0 for one value).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,8 +14,8 @@ pub struct Estimate {
 impl Estimate {
     pub fn of(values: &[f64]) -> Option<Estimate> {
         let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        let mean = summary::mean(&finite)?;
-        let sd = summary::std_dev(&finite).unwrap_or(0.0);
+        let mean = stats::mean(&finite)?;
+        let sd = stats::std_dev(&finite).unwrap_or(0.0);
         let n = finite.len();
         Some(Estimate {
             mean,

@@ -1,0 +1,56 @@
+//! The parts of the README generated from the definitions they describe: the exit codes
+//! (from `exit_codes::TABLE`) and the run folder's files and columns (from the run folder's
+//! schema). Each lives between `<!-- generated: NAME -->` and `<!-- end: NAME -->`; the test
+//! fails when the README drifts, and `NNBENCH_BLESS=1 cargo test --test generated_docs`
+//! rewrites it.
+
+use std::path::Path;
+
+fn readme() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")
+}
+
+/// Checks (or, with NNBENCH_BLESS=1, rewrites) the block `name` of the README.
+fn check_block(name: &str, generated: &str) {
+    // Tests run in parallel: one README edit at a time.
+    static README: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = README
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let path = readme();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = format!("<!-- generated: {name} -->\n");
+    let end = format!("<!-- end: {name} -->");
+    let from = text
+        .find(&start)
+        .unwrap_or_else(|| panic!("README.md has no `{}` marker", start.trim()))
+        + start.len();
+    let to = from
+        + text[from..]
+            .find(&end)
+            .unwrap_or_else(|| panic!("README.md has no `{end}` marker"));
+    if text[from..to] == *generated {
+        return;
+    }
+    if std::env::var_os("NNBENCH_BLESS").is_some() {
+        let updated = format!("{}{generated}{}", &text[..from], &text[to..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    panic!(
+        "README.md's `{name}` block differs from what the code defines; run \
+         `NNBENCH_BLESS=1 cargo test --test generated_docs` to regenerate it.\n\
+         --- README ---\n{}\n--- generated ---\n{generated}",
+        &text[from..to]
+    );
+}
+
+#[test]
+fn readme_lists_the_exit_codes_of_the_table() {
+    check_block("exit-codes", &nnbench::exit_codes::markdown());
+}
+
+#[test]
+fn readme_lists_the_run_folder_files_and_columns_of_the_schema() {
+    check_block("run-folder-files", &nnbench::run_folder::files_markdown());
+}
