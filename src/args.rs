@@ -77,6 +77,10 @@ pub struct ScenarioArgs {
     /// Run only the k-th of n shares of the units (unit i when i % n == k-1), e.g. 2/4
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+    /// Also write each variant's initial weights and every epoch's batch order (safetensors,
+    /// in replay/), to replay the run outside nnbench
+    #[arg(long)]
+    pub export_replay: bool,
     #[command(flatten)]
     pub data: DataArgs,
 }

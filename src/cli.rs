@@ -119,6 +119,7 @@ fn run_scenario(args: &ScenarioArgs) -> Result<()> {
             resume: args.resume.as_deref(),
             shard: args.shard,
             backends: None,
+            export_replay: args.export_replay,
         },
     )?;
     println!("\n{}", summary::terminal_table(&result.summary));

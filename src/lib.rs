@@ -9,7 +9,8 @@
 //! - [`run_folder`]: the run folder's files — their schema, the one writer, the one reader;
 //! - [`summary`]: the aggregated table; [`sink`]: where a run's events go (CSV, progress,
 //!   report); [`progress`]: terminal output; [`report`]: `report.md`, plots, `compare`;
-//! - the commands: [`runner`] (`scenario`), [`merge`], [`bench`], [`parity`];
+//! - the commands: [`runner`] (`scenario`), [`merge`], [`bench`], [`parity`], and the
+//!   [`replay`] files they export;
 //! - [`cli`]: dispatch, and the one mapping of errors to exit codes.
 
 pub mod args;
@@ -22,6 +23,7 @@ pub mod merge;
 pub mod parity;
 pub mod progress;
 pub mod registry;
+pub mod replay;
 pub mod report;
 pub mod run_folder;
 pub mod runner;

@@ -97,6 +97,12 @@ pub fn command(scenario: &Scenario, text: &str, args: &ParityArgs) -> Result<()>
     )?;
     run_folder::write_file(&dir, run_folder::SCENARIO_FILE, text.as_bytes())?;
     write_csv(&dir, &rows)?;
+    // The same start and batches, for a replay outside nnbench (README: "Replaying a run").
+    let options = args.data.options()?;
+    for variant in &scenario.variants {
+        let dataset = data::load(&variant.run.dataset, &options, &Silent)?;
+        crate::replay::write(&dir, variant, &dataset, variant.run.training.seeds[0])?;
+    }
     print!("{}", table(&rows));
     println!(
         "results: {}",

@@ -48,6 +48,9 @@ pub struct RunOptions<'a> {
     /// The backends to look names up in, instead of those built into this binary (tests use
     /// this to run a backend that panics).
     pub backends: Option<Vec<Box<dyn nnbench_core::Backend>>>,
+    /// `--export-replay`: write every variant's and seed's replay files (see
+    /// [`crate::replay`]).
+    pub export_replay: bool,
 }
 
 pub struct RunResult {
@@ -143,6 +146,11 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
         // 2-D datasets: each trained network is probed on a grid for decision-boundary plots.
         let probe = Probe::for_dataset(dataset);
         sinks.variant_started(&variant.name, dataset, probe.as_ref())?;
+        if options.export_replay {
+            for &seed in &variant.run.training.seeds {
+                crate::replay::write(&dir, variant, dataset, seed)?;
+            }
+        }
         for backend_name in &variant.run.backends {
             let backend = backends.iter().find(|b| b.name() == backend_name.as_str());
             for &seed in &variant.run.training.seeds {

@@ -325,3 +325,38 @@ fn a_backends_name_that_is_no_backend_is_a_wrong_command_line_everywhere() {
         assert!(message.contains("`nope`"), "{message}");
     }
 }
+
+#[test]
+fn parity_writes_the_initial_weights_and_batch_order_for_a_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("parity");
+    let output = nnbench(&[
+        "parity",
+        "xor_mlp",
+        "--quick",
+        "--backends",
+        "native",
+        "--steps",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let replay = out.join("replay/base-seed0");
+    let init = std::fs::read(replay.join("init.safetensors")).unwrap();
+    let init = safetensors::SafeTensors::deserialize(&init).unwrap();
+    let mut names = init.names();
+    names.sort();
+    assert_eq!(names, ["0.bias", "0.weight", "1.bias", "1.weight"]);
+    assert_eq!(init.tensor("0.weight").unwrap().shape(), [2, 4]);
+    let order = std::fs::read(replay.join("batch_order.safetensors")).unwrap();
+    let order = safetensors::SafeTensors::deserialize(&order).unwrap();
+    let epoch = order.tensor("epoch_1").unwrap();
+    let mut rows: Vec<i64> = epoch
+        .data()
+        .chunks_exact(8)
+        .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    rows.sort_unstable();
+    assert_eq!(rows, [0, 1, 2, 3], "a permutation of XOR's four rows");
+}

@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod baseline;
+pub mod batch_order;
 pub mod capability;
 pub mod conformance;
 pub mod data;

@@ -26,7 +26,8 @@ pub struct ParityRow {
     pub max_rel_loss_diff: f64,
     /// Largest |w − reference w| over every final parameter.
     pub max_abs_weight_diff: f64,
-    /// The same, relative to the larger magnitude (floor 1e-6).
+    /// Largest over the tensors of ‖w − reference w‖₂ / ‖reference w‖₂: each tensor's
+    /// difference against its own size (see [`Weights::max_difference`](crate::Weights)).
     pub max_rel_weight_diff: f64,
     /// The formula difference the backend declares for this run, or why it did not run.
     pub note: String,

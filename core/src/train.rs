@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::backend::{Backend, Batch, Trainer, TrainerSetup};
+use crate::batch_order::BatchOrder;
 use crate::data::{Dataset, Split};
 use crate::init::initial_weights;
 use crate::metrics::{self, Score};
 use crate::network::Network;
-use crate::rng::Rng;
 use crate::schedule::LearningRate;
 use crate::spec::{EarlyStopping, Monitor, RunSpec};
 use crate::weights::Weights;
@@ -231,8 +231,7 @@ struct Loop<'a> {
     network: Network,
     trainer: Box<dyn Trainer>,
     train_targets: Vec<f32>,
-    order: Vec<usize>,
-    shuffle_rng: Rng,
+    order: BatchOrder,
     batch_inputs: Vec<f32>,
     batch_labels: Vec<u32>,
     batch_targets: Vec<f32>,
@@ -272,8 +271,7 @@ fn train(
         train_targets: metrics::encode_targets(&data.train.labels, network.outputs),
         network,
         trainer,
-        order: (0..data.train.rows).collect(),
-        shuffle_rng: Rng::derive(request.seed, "shuffle"),
+        order: BatchOrder::new(data.train.rows, request.seed, run.training.shuffle),
         batch_inputs: Vec::new(),
         batch_labels: Vec::new(),
         batch_targets: Vec::new(),
@@ -365,13 +363,11 @@ impl Loop<'_> {
         let divergence_loss = run.training.divergence_loss;
 
         let started = Instant::now();
-        if run.training.shuffle {
-            self.shuffle_rng.shuffle(&mut self.order);
-        }
+        let order = self.order.next_epoch();
         let mut loss_sum = 0.0f64;
         let mut grad_norm_sums: Option<Vec<f64>> = None;
         let mut steps = 0usize;
-        for (index, chunk) in self.order.chunks(batch_rows).enumerate() {
+        for (index, chunk) in order.chunks(batch_rows).enumerate() {
             if self
                 .request
                 .max_steps

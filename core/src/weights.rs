@@ -45,23 +45,29 @@ impl Weights {
         Ok(tensor)
     }
 
-    /// Largest absolute difference between same-named tensors, and the largest difference
-    /// relative to the larger magnitude (with a floor of 1e-6). Tensors present on one side
-    /// only are ignored.
+    /// Largest absolute difference between same-named tensors, and the largest difference of
+    /// a whole tensor relative to the reference tensor's size, `‖self − other‖₂ / ‖other‖₂`
+    /// (`other` is the reference). Measured against each tensor's norm, not each weight, so a
+    /// weight near zero that differs by 2e-6 does not read as a 14 % difference. Tensors
+    /// present on one side only are ignored.
     pub fn max_difference(&self, other: &Weights) -> (f32, f32) {
         let mut absolute = 0.0f32;
-        let mut relative = 0.0f32;
+        let mut relative = 0.0f64;
         for tensor in &self.tensors {
             let Some(theirs) = other.get(&tensor.name) else {
                 continue;
             };
+            let (mut difference, mut size) = (0.0f64, 0.0f64);
             for (&a, &b) in tensor.data.iter().zip(&theirs.data) {
-                let diff = (a - b).abs();
-                absolute = absolute.max(diff);
-                relative = relative.max(diff / a.abs().max(b.abs()).max(1e-6));
+                absolute = absolute.max((a - b).abs());
+                difference += f64::from(a - b).powi(2);
+                size += f64::from(b).powi(2);
+            }
+            if difference > 0.0 {
+                relative = relative.max((difference / size.max(1e-24)).sqrt());
             }
         }
-        (absolute, relative)
+        (absolute, relative as f32)
     }
 
     /// Zero-filled tensors of the right shapes (running variances filled with 1).
@@ -93,5 +99,32 @@ fn tensor(layer: usize, kind: &str, shape: &[usize], fill: f32) -> Tensor {
         name: format!("{layer}.{kind}"),
         shape: shape.to_vec(),
         data: vec![fill; shape.iter().product()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn weights(data: Vec<f32>) -> Weights {
+        Weights {
+            tensors: vec![Tensor {
+                name: "0.weight".into(),
+                shape: vec![data.len()],
+                data,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_relative_difference_is_against_the_tensor_not_each_weight() {
+        // A weight near zero that moved by 2e-6 in a tensor of norm 1: a 2e-6 difference,
+        // not the 14 % a per-weight ratio would read.
+        let reference = weights(vec![0.6, 0.8, 1.4e-5]);
+        let other = weights(vec![0.6, 0.8, 1.6e-5]);
+        let (absolute, relative) = other.max_difference(&reference);
+        assert!((absolute - 2e-6).abs() < 1e-9, "{absolute}");
+        assert!((relative - 2e-6).abs() < 1e-8, "{relative}");
+        assert_eq!(reference.max_difference(&reference), (0.0, 0.0));
     }
 }
