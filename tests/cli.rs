@@ -1,15 +1,9 @@
 //! End-to-end tests of the `nnbench` command: what a user types, what files they get.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+use common::{nnbench, read_csv, stderr};
 
-fn nnbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nnbench"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("nnbench runs")
-}
+use std::path::Path;
 
 /// Runs `nnbench scenario ARGS --out <parent>/run`, checks it succeeded, returns the folder.
 fn run_scenario(parent: &Path, args: &[&str]) -> std::path::PathBuf {
@@ -20,25 +14,6 @@ fn run_scenario(parent: &Path, args: &[&str]) -> std::path::PathBuf {
     let output = nnbench(&all);
     assert!(output.status.success(), "{}", stderr(&output));
     out
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::Reader::from_path(path).expect("csv exists");
-    let header = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(String::from)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|row| row.expect("row").iter().map(String::from).collect())
-        .collect();
-    (header, rows)
 }
 
 fn column<'a>(header: &[String], rows: &'a [Vec<String>], name: &str) -> Vec<&'a str> {

@@ -6,20 +6,10 @@
 //! `shard-2`), and as a run killed before its last unit (`killed`: its last `units.csv` row
 //! removed and a torn line left at the end of `epochs.csv`).
 
+mod common;
+use common::{nnbench, stderr};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn nnbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nnbench"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("nnbench runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -2,8 +2,11 @@
 //! repeating a unit, shards merge into the unsharded run, time limits end units as `timeout`,
 //! and bad command lines and folders get their documented exit codes.
 
+mod common;
+use common::{nnbench, read_csv, stderr};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -14,31 +17,9 @@ use nnbench_core::spec::RunSpec;
 use nnbench_core::spec::parse::{self, LoadOptions};
 use nnbench_core::{Backend, BackendError, Capability, Trainer, TrainerSetup, Unsupported};
 
-fn nnbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nnbench"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("nnbench runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::Reader::from_path(path).expect("csv exists");
-    let header = reader.headers().unwrap().iter().map(String::from).collect();
-    let rows = reader
-        .records()
-        .map(|row| row.expect("whole row").iter().map(String::from).collect())
-        .collect();
-    (header, rows)
-}
-
 /// The rows of a CSV file without its timing columns, which differ from run to run.
 fn without_timing(path: &Path) -> Vec<Vec<String>> {
-    let (header, rows) = rows(path);
+    let (header, rows) = read_csv(path);
     let timing: Vec<usize> = header
         .iter()
         .enumerate()
@@ -138,7 +119,7 @@ fn a_panicking_unit_is_one_failed_row_and_the_others_run() {
     let reason = result.units[1].outcome.reason.as_deref().unwrap_or("");
     assert!(reason.contains("deliberate panic"), "{reason}");
     // And on disk: one failed row, the others ok.
-    let (header, units) = rows(&out.join("units.csv"));
+    let (header, units) = read_csv(&out.join("units.csv"));
     let status = header.iter().position(|h| h == "status").unwrap();
     let on_disk: Vec<&str> = units.iter().map(|row| row[status].as_str()).collect();
     assert_eq!(on_disk, statuses);
@@ -411,7 +392,7 @@ fn a_unit_past_its_time_limit_is_recorded_as_timeout() {
         path(&out),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let (header, units) = rows(&out.join("units.csv"));
+    let (header, units) = read_csv(&out.join("units.csv"));
     let status = header.iter().position(|h| h == "status").unwrap();
     let reason = header.iter().position(|h| h == "reason").unwrap();
     assert_eq!(units.len(), 4);
@@ -419,7 +400,7 @@ fn a_unit_past_its_time_limit_is_recorded_as_timeout() {
         assert_eq!(row[status], "timeout", "{row:?}");
         assert!(row[reason].contains("time limit of"), "{row:?}");
     }
-    let (_, summary) = rows(&out.join("summary.csv"));
+    let (_, summary) = read_csv(&out.join("summary.csv"));
     assert!(summary.iter().all(|row| row[2] == "timeout"));
     let resolved = std::fs::read_to_string(out.join("scenario.resolved.json")).unwrap();
     assert!(

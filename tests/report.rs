@@ -1,16 +1,10 @@
 //! The report and plots of a run, `nnbench report` and `nnbench compare`, through the binary.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
+use common::nnbench;
 
-fn nnbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nnbench"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("nnbench runs")
-}
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
