@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod baseline;
 pub mod capability;
+#[cfg(feature = "suites")]
 pub mod conformance;
 pub mod data;
 pub mod dead_units;
@@ -18,6 +19,7 @@ pub mod parity;
 pub mod rng;
 pub mod schedule;
 pub mod spec;
+#[cfg(feature = "suites")]
 pub mod step_parity;
 #[cfg(feature = "rayon")]
 pub mod threads;
