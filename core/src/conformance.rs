@@ -1,6 +1,8 @@
 //! The conformance suite: one list of checks, written once, that every backend must pass.
 //!
-//! A backend crate runs it from its tests with [`conformance_suite!`](crate::conformance_suite):
+//! A backend crate runs it from its tests with [`conformance_suite!`](crate::conformance_suite),
+//! compiled only with nnbench-core's `suites` feature, which the backend enables in its
+//! `[dev-dependencies]` (`nnbench-core = { path = "../../core", features = ["suites"] }`):
 //!
 //! ```ignore
 //! nnbench_core::conformance_suite!(nnbench_native::NativeBackend);

@@ -9,6 +9,7 @@ pub mod backend;
 pub mod baseline;
 pub mod batch_order;
 pub mod capability;
+#[cfg(feature = "suites")]
 pub mod conformance;
 pub mod data;
 pub mod dead_units;
@@ -19,6 +20,7 @@ pub mod parity;
 pub mod rng;
 pub mod schedule;
 pub mod spec;
+#[cfg(feature = "suites")]
 pub mod step_parity;
 #[cfg(feature = "rayon")]
 pub mod threads;

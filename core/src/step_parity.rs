@@ -7,7 +7,9 @@
 //! suite checks that it reports them).
 //!
 //! A backend crate runs it from its tests with [`step_parity_suite!`](crate::step_parity_suite),
-//! the reference being a dev-dependency there (core cannot depend on a backend):
+//! the reference being a dev-dependency there (core cannot depend on a backend). Like the
+//! conformance suite, it is compiled only with nnbench-core's `suites` feature, which a backend
+//! enables in its `[dev-dependencies]`:
 //!
 //! ```ignore
 //! nnbench_core::step_parity_suite!(nnbench_burn::BurnBackend, nnbench_native::NativeBackend);

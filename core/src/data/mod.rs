@@ -2,7 +2,9 @@
 //! and every backend trains on the very same `f32` rows.
 //!
 //! - [`idx`]: the IDX format of MNIST and Fashion-MNIST, raw or gzip-compressed;
-//! - [`fetch`]: getting those files when missing, from an ordered list of sources, verified;
+//! - [`fetch`]: which files make each image set and making sure they are there, getting them
+//!   when missing from an ordered list of sources, verified (that part only with the `fetch`
+//!   feature);
 //! - [`synthetic`]: logic-gate truth tables and Gaussian blobs from a seed;
 //! - [`load`](mod@load): turning a [`DatasetSpec`](crate::spec::DatasetSpec) into a [`Dataset`].
 
@@ -64,6 +66,17 @@ pub enum DataError {
          place the files there by hand (raw IDX files, or gzip-compressed with .gz appended)"
     )]
     NotPresent {
+        dataset: String,
+        dir: String,
+        missing: String,
+    },
+    /// A file is missing and this build of nnbench-core has no fetcher (the `fetch` feature).
+    #[error(
+        "{dataset}: {missing} not found in {dir}, and this build cannot download datasets \
+         (fetching is a feature of the nnbench binary: `nnbench fetch {dataset}` gets them); \
+         or place the files there by hand (raw IDX files, or gzip-compressed with .gz appended)"
+    )]
+    CannotFetch {
         dataset: String,
         dir: String,
         missing: String,
