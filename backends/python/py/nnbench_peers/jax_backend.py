@@ -331,8 +331,11 @@ class Trainer:
         self.record_grad_norms = bool(run["training"]["record_grad_norms"])
         optimizer, dense, record = self.optimizer, self.dense, self.record_grad_norms
 
+        has_dropout = any(layer["type"] == "dropout" for layer in layers)
+
         def train_step(params, stats, opt_state, key, x, labels, targets, lr):
-            key, step_key = jax.random.split(key)
+            # A fresh dropout key per step (split only where masks are drawn: it costs).
+            key, step_key = jax.random.split(key) if has_dropout else (key, key)
 
             def loss_fn(p):
                 z, new_stats = _forward(layers, p, stats, x, step_key, True)
