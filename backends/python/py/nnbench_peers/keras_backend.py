@@ -334,10 +334,8 @@ class Trainer:
             self._rescale_velocity(tf.constant(lr / self.last_lr, tf.float32))
         self.last_lr = lr
         loss, norms = self._train_step(
-            tf.constant(np.asarray(x, dtype=np.float32)),
-            tf.constant(np.asarray(labels, dtype=np.int32)),
-            tf.constant(np.asarray(targets, dtype=np.float32)),
-            tf.constant(lr, tf.float32),
+            np.asarray(x, dtype=np.float32), np.asarray(labels, dtype=np.int32),
+            np.asarray(targets, dtype=np.float32), np.float32(lr),
         )
         norms = [float(n) for n in norms.numpy()] if self.record_grad_norms else None
         return float(loss.numpy()), norms
