@@ -17,7 +17,7 @@
 #   nvidia-cusparselt-cu12, nvidia-nccl-cu12, nvidia-nvshmem-cu12, and nvidia-nvjitlink-cu12
 #   (libcusparse needs libnvJitLink).
 # Left out (loaded only when a GPU feature is used): nvidia-cuda-nvrtc-cu12, nvidia-cusolver-cu12,
-# nvidia-nvtx-cu12 and triton. About 3.7 GB of the environment's ~5 GB are these libraries.
+# nvidia-nvtx-cu12 and triton. These libraries are 3.7 GB of the environment's 7.5 GB.
 #
 # Idempotent: when the environment is there, its versions match the pins and every framework
 # imports, it does nothing. Usage: scripts/setup-python-peers.sh [--force]
@@ -56,7 +56,7 @@ python="$venv/bin/python"
 
 die() { echo "setup-python-peers: $*" >&2; exit 1; }
 step_started=$SECONDS
-step() { echo "setup-python-peers: $* (at $((SECONDS - step_started)) s)"; }
+step() { echo "setup-python-peers: $* ($((SECONDS - step_started)) s)"; }
 
 # Imports every framework the way the workers do and prints their versions; fails on a
 # version that is not the pinned one.
@@ -92,21 +92,25 @@ command -v "$base_python" >/dev/null || die "python3 is required (set \$PYTHON t
 if [[ ! -x "$python" ]]; then
     step_started=$SECONDS
     "$base_python" -m venv "$venv" || die "cannot make $venv: install the venv module (e.g. apt-get install python3-venv)"
-    step "made the virtual environment $venv in $((SECONDS - step_started)) s"
+    step "made the virtual environment $venv"
 fi
 pip=("$python" -m pip install --quiet --disable-pip-version-check --no-input)
 
-step_started=$SECONDS
-"${pip[@]}" --no-deps "torch==$TORCH" "${NVIDIA[@]}"
-step "torch $TORCH and its CUDA runtime libraries in $((SECONDS - step_started)) s"
-
+# torch last: installed without its dependencies, it would otherwise make pip report the CUDA
+# wheels left out (above) as missing at every later install.
 step_started=$SECONDS
 "${pip[@]}" "${TORCH_DEPS[@]}" "jax==$JAX" "jaxlib==$JAX" "optax==$OPTAX" "keras==$KERAS" \
     "tensorflow-cpu==$TENSORFLOW" "numpy==$NUMPY" "safetensors==$SAFETENSORS"
-step "torch's Python dependencies, jax, optax, keras, tensorflow-cpu in $((SECONDS - step_started)) s"
+step "jax, optax, keras, tensorflow-cpu and torch's Python dependencies"
 
 step_started=$SECONDS
-versions="$(check)" || die "the installed frameworks do not import (see above)"
-step "checked: $versions, in $((SECONDS - step_started)) s"
+"${pip[@]}" --no-deps "torch==$TORCH" "${NVIDIA[@]}"
+step "torch $TORCH and the CUDA runtime libraries its import needs"
+
+step_started=$SECONDS
+check_log="$(mktemp)"
+trap 'rm -f "$check_log"' EXIT
+versions="$(check 2>"$check_log")" || { cat "$check_log" >&2; die "the installed frameworks do not import (see above)"; }
+step "checked: $versions"
 echo "$versions" > "$marker"
 echo "setup-python-peers: done in $((SECONDS - total_started)) s"
