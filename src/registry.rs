@@ -15,6 +15,8 @@ pub fn built() -> Vec<Box<dyn Backend>> {
     backends.push(Box::new(nnbench_linfa::LinearBackend));
     #[cfg(feature = "tch")]
     backends.push(Box::new(nnbench_tch::TchBackend));
+    #[cfg(feature = "python")]
+    backends.extend(nnbench_python::PythonBackend::all().map(|b| Box::new(b) as Box<dyn Backend>));
     backends
 }
 
@@ -26,8 +28,13 @@ pub fn find(name: &str) -> Option<Box<dyn Backend>> {
 /// Why `name` is not in this binary, with the command that builds it.
 pub fn not_built_reason(name: &str) -> String {
     if KNOWN_BACKENDS.contains(&name) {
-        // The linear baseline comes with the linfa adapter (linfa-logistic).
-        let feature = if name == "linear" { "linfa" } else { name };
+        // The linear baseline comes with the linfa adapter (linfa-logistic); the Python
+        // frameworks share one bridge.
+        let feature = match name {
+            "linear" => "linfa",
+            "pytorch" | "jax" | "keras" => "python",
+            _ => name,
+        };
         format!(
             "this binary was built without the `{name}` backend; rebuild with \
              `cargo run --release --features {feature} -- ...`"

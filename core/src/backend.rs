@@ -23,6 +23,13 @@ pub trait Backend: Send + Sync {
     /// adapter built on the framework's tensors, or not at all.
     fn capabilities(&self) -> Vec<Capability>;
 
+    /// Why this backend cannot run anything on this machine, with the command that fixes it
+    /// (a framework installed outside cargo that is missing); the harness reports its units
+    /// `not_built` with that reason. The default: always available.
+    fn availability(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Says why this backend cannot run `run`, if it cannot. The default looks every feature
     /// the run uses up in [`Backend::capabilities`].
     fn check(&self, run: &RunSpec) -> Result<(), Unsupported> {

@@ -33,4 +33,6 @@ pub use network::{Layer, Network};
 pub use weights::{Tensor, Weights};
 
 /// Every backend nnbench knows of, whether or not this binary was built with it.
-pub const KNOWN_BACKENDS: [&str; 6] = ["native", "burn", "candle", "tch", "linfa", "linear"];
+pub const KNOWN_BACKENDS: [&str; 9] = [
+    "native", "burn", "candle", "tch", "linfa", "linear", "pytorch", "jax", "keras",
+];

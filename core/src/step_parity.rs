@@ -28,10 +28,15 @@ use crate::{Backend, Batch, Network, Trainer, TrainerSetup, Weights};
 
 /// Generates one `#[test]` per check for `$candidate` against `$reference` (expressions of
 /// types that implement [`Backend`]).
+/// `step_parity_suite!(candidate, reference, run_if = ready())` skips (passes) each test when
+/// the guard is `false`, as [`conformance_suite!`](crate::conformance_suite) does.
 #[macro_export]
 macro_rules! step_parity_suite {
     ($candidate:expr, $reference:expr) => {
-        $crate::step_parity_suite!(@tests $candidate, $reference;
+        $crate::step_parity_suite!($candidate, $reference, run_if = true);
+    };
+    ($candidate:expr, $reference:expr, run_if = $ready:expr) => {
+        $crate::step_parity_suite!(@tests $candidate, $reference, $ready;
             every_activation_matches_the_reference,
             every_trainable_head_matches_the_reference,
             batch_norm_matches_the_reference,
@@ -41,14 +46,16 @@ macro_rules! step_parity_suite {
             bad_batches_are_errors_not_panics,
         );
     };
-    (@tests $candidate:expr, $reference:expr; $($check:ident),* $(,)?) => {
+    (@tests $candidate:expr, $reference:expr, $ready:expr; $($check:ident),* $(,)?) => {
         $(
             #[test]
             fn $check() {
-                $crate::step_parity::$check($crate::step_parity::Pair {
-                    candidate: &$candidate,
-                    reference: &$reference,
-                });
+                if $ready {
+                    $crate::step_parity::$check($crate::step_parity::Pair {
+                        candidate: &$candidate,
+                        reference: &$reference,
+                    });
+                }
             }
         )*
     };

@@ -189,6 +189,9 @@ pub fn run_unit(
     request: &UnitRequest<'_>,
     observer: &mut dyn Observer,
 ) -> UnitOutcome {
+    if let Err(reason) = backend.availability() {
+        return UnitOutcome::without_training(Status::NotBuilt, reason);
+    }
     if let Err(unsupported) = backend.check(request.run) {
         return UnitOutcome::without_training(Status::Unsupported, unsupported.to_string());
     }

@@ -1,0 +1,451 @@
+"""The JAX adapter (backend `jax`): written as a JAX user writes a training step.
+
+Parameters are a pytree (one dict per layer of the network: `weight` [fan_in, fan_out] and
+`bias` for a dense layer, `gamma` and `beta` for batch norm), the forward pass is a pure
+function of `jax.numpy` and `jax.nn` (activations), the losses are optax's, the gradient comes
+from `jax.value_and_grad` and the whole step (forward, backward, regularization, clipping,
+optimizer update) is one `jax.jit`-compiled function. The optimizer is an optax chain with
+every constant of the scenario passed explicitly, in the spec's order:
+
+    add_decayed_weights(l2, dense weights only)   # coupled L2: g += l2·w (optax's)
+    l1 sign term (dense weights only)              # g += l1·sign(w) (optax has none: adapter)
+    clip(c)                                        # by value (optax's)
+    clip_by_global_norm(c)                         # (optax's)
+    sgd(momentum, nesterov) | rmsprop(eps_in_sqrt=False) | adam
+
+wrapped in `optax.inject_hyperparams`, so the harness's rate for each step is written into the
+optimizer state as a traced value: a new rate never recompiles the step.
+
+Pure JAX has no dropout or batch-norm layer (those live in Flax and others), so the adapter
+writes them on jax.numpy: inverted dropout with masks from `jax.random` keys derived from the
+unit's seed (split once per step), and batch norm with the spec's convention (biased batch
+variance to normalise, PyTorch's momentum and the unbiased variance for the running
+statistics, which are carried beside the parameters, never differentiated).
+
+`framework_default` init is what Flax's `nn.Dense` draws, from `jax.nn.initializers`: LeCun
+normal (truncated) weights, zero biases, from a key derived from the seed. float32 throughout
+(jax's default, x64 off).
+"""
+
+import functools
+import os
+import time
+
+import numpy as np
+
+FRAMEWORK = "jax"
+
+_jax = None
+_threads_applied = None
+
+
+def configure_threads(threads):
+    """XLA's CPU threads, through XLA_FLAGS, which XLA reads once when jax starts its backend:
+    one thread turns Eigen's pool off; more set its size."""
+    global _threads_applied
+    threads = max(int(threads), 1)
+    if _threads_applied is not None:
+        if threads != _threads_applied:
+            raise RuntimeError(
+                f"jax already started with {_threads_applied} threads in this process; "
+                f"{threads} needs a new process"
+            )
+        return
+    if threads == 1:
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    else:
+        flags = f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}"
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    _threads_applied = threads
+    _modules()
+
+
+def _modules():
+    """jax, jax.numpy and optax, imported on first use (after configure_threads)."""
+    global _jax
+    if _jax is None:
+        import jax
+        import jax.numpy as jnp
+        import optax
+
+        _jax = (jax, jnp, optax)
+    return _jax
+
+
+def versions():
+    import jaxlib
+
+    jax, _, optax = _modules()
+    return {
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "optax": optax.__version__,
+        "numpy": np.__version__,
+    }
+
+
+# The spec's constants (core/src/spec/mod.rs, Activation).
+LEAKY_RELU_SLOPE = 0.01
+ELU_ALPHA = 1.0
+
+
+def _activation(name):
+    jax, _, _ = _modules()
+    functions = {
+        "identity": lambda x: x,
+        "sigmoid": jax.nn.sigmoid,
+        "tanh": jax.numpy.tanh,
+        "relu": jax.nn.relu,
+        "leaky_relu": functools.partial(jax.nn.leaky_relu, negative_slope=LEAKY_RELU_SLOPE),
+        "elu": functools.partial(jax.nn.elu, alpha=ELU_ALPHA),
+        "selu": jax.nn.selu,  # Klambauer et al.'s constants, as the spec
+    }
+    if name not in functions:
+        raise ValueError(f"activation {name!r} is not supported by the jax backend")
+    return functions[name]
+
+
+HEADS = ("softmax_cross_entropy", "sigmoid_binary_cross_entropy", "identity_mse")
+
+
+def _data_loss(head, z, labels, targets):
+    """Mean data loss of the raw outputs `z` (optax's losses; the spec's MSE is the mean over
+    rows of the sum over outputs of ½(y − ŷ)², which is optax's l2_loss summed)."""
+    _, _, optax = _modules()
+    if head == "softmax_cross_entropy":
+        return optax.softmax_cross_entropy_with_integer_labels(z, labels).mean()
+    if head == "sigmoid_binary_cross_entropy":
+        return optax.sigmoid_binary_cross_entropy(z, targets).sum(axis=-1).mean()
+    if head == "identity_mse":
+        return optax.l2_loss(z, targets).sum(axis=-1).mean()
+    raise ValueError(
+        f"head {head!r} is not supported by the jax backend (the perceptron rule is not a "
+        "gradient)"
+    )
+
+
+def _head_output(head, z):
+    jax, _, _ = _modules()
+    if head == "softmax_cross_entropy":
+        return jax.nn.softmax(z, axis=-1)
+    if head == "sigmoid_binary_cross_entropy":
+        return jax.nn.sigmoid(z)
+    return z
+
+
+def _forward(layers, params, stats, x, key, training):
+    """Raw outputs of the network and the batch-norm running statistics after this batch."""
+    jax, jnp, _ = _modules()
+    new_stats = list(stats)
+    for index, layer in enumerate(layers):
+        kind = layer["type"]
+        if kind == "dense":
+            p = params[index]
+            x = _activation(layer["activation"])(x @ p["weight"] + p["bias"])
+        elif kind == "activation":
+            x = _activation(layer["function"])(x)
+        elif kind == "dropout":
+            rate = layer["rate"]
+            if training and rate > 0.0:
+                keep = jax.random.bernoulli(jax.random.fold_in(key, index), 1.0 - rate, x.shape)
+                x = jnp.where(keep, x / (1.0 - rate), 0.0)
+        elif kind == "batch_norm":
+            p, s = params[index], stats[index]
+            if training:
+                rows = x.shape[0]
+                mean = x.mean(axis=0)
+                variance = x.var(axis=0)
+                momentum = layer["momentum"]
+                unbiased = variance * (rows / (rows - 1)) if rows > 1 else variance
+                new_stats[index] = {
+                    "running_mean": (1.0 - momentum) * s["running_mean"] + momentum * mean,
+                    "running_var": (1.0 - momentum) * s["running_var"] + momentum * unbiased,
+                }
+            else:
+                mean, variance = s["running_mean"], s["running_var"]
+            x = (x - mean) * jax.lax.rsqrt(variance + layer["epsilon"]) * p["gamma"] + p["beta"]
+        else:
+            raise ValueError(f"layer type {kind!r} is not supported by the jax backend")
+    return x, [jax.lax.stop_gradient(s) for s in new_stats]
+
+
+def _add_l1_sign(l1, mask):
+    """g += l1·sign(w) where `mask` is true (optax has no L1 transform)."""
+    jax, jnp, optax = _modules()
+
+    def init(params):
+        del params
+        return optax.EmptyState()
+
+    def update(updates, state, params=None):
+        updates = jax.tree.map(
+            lambda g, w, m: g + l1 * jnp.sign(w) if m else g, updates, params, mask
+        )
+        return updates, state
+
+    return optax.GradientTransformation(init, update)
+
+
+def _optimizer(run, mask):
+    """The optax chain of the spec (see the module doc), with the rate injected."""
+    _, _, optax = _modules()
+    kind = run["optimizer"]["kind"]
+    regularization = run["regularization"]
+
+    def base(learning_rate):
+        name = kind["kind"]
+        if name == "sgd":
+            return optax.sgd(learning_rate)
+        if name == "momentum":
+            return optax.sgd(learning_rate, momentum=kind["momentum"], nesterov=kind["nesterov"])
+        if name == "rmsprop":
+            # eps outside the square root and a zero initial average: the spec's (PyTorch's).
+            return optax.rmsprop(
+                learning_rate, decay=kind["alpha"], eps=kind["epsilon"], initial_scale=0.0,
+                eps_in_sqrt=False, centered=False,
+            )
+        if name == "adam":
+            return optax.adam(learning_rate, b1=kind["beta1"], b2=kind["beta2"],
+                              eps=kind["epsilon"], eps_root=0.0)
+        raise ValueError(f"optimizer {name!r} is not supported by the jax backend")
+
+    def chain(learning_rate):
+        parts = []
+        if regularization["l2"]:
+            parts.append(optax.add_decayed_weights(regularization["l2"], mask=mask))
+        if regularization["l1"]:
+            parts.append(_add_l1_sign(regularization["l1"], mask))
+        if regularization["clip_value"] is not None:
+            parts.append(optax.clip(regularization["clip_value"]))
+        if regularization["clip_norm"] is not None:
+            parts.append(optax.clip_by_global_norm(regularization["clip_norm"]))
+        parts.append(base(learning_rate))
+        return optax.chain(*parts)
+
+    return optax.inject_hyperparams(chain)(learning_rate=run["optimizer"]["learning_rate"])
+
+
+def _fresh_parameters(layers, key):
+    """Flax `nn.Dense`'s defaults (LeCun normal weights, zero biases); batch norm γ=1, β=0."""
+    jax, jnp, _ = _modules()
+    init = jax.nn.initializers.lecun_normal()
+    params, stats = [], []
+    for index, layer in enumerate(layers):
+        if layer["type"] == "dense":
+            shape = (layer["fan_in"], layer["fan_out"])
+            params.append({
+                "weight": init(jax.random.fold_in(key, index), shape, jnp.float32),
+                "bias": jnp.zeros(layer["fan_out"], jnp.float32),
+            })
+            stats.append({})
+        elif layer["type"] == "batch_norm":
+            n = layer["features"]
+            params.append({"gamma": jnp.ones(n, jnp.float32), "beta": jnp.zeros(n, jnp.float32)})
+            stats.append({"running_mean": jnp.zeros(n, jnp.float32),
+                          "running_var": jnp.ones(n, jnp.float32)})
+        else:
+            params.append({})
+            stats.append({})
+    return params, stats
+
+
+PARAMETER_NAMES = {"dense": ("weight", "bias"), "batch_norm": ("gamma", "beta")}
+STATISTIC_NAMES = ("running_mean", "running_var")
+
+
+def _shapes(layer):
+    if layer["type"] == "dense":
+        return {"weight": (layer["fan_in"], layer["fan_out"]), "bias": (layer["fan_out"],)}
+    if layer["type"] == "batch_norm":
+        return {name: (layer["features"],) for name in ("gamma", "beta") + STATISTIC_NAMES}
+    return {}
+
+
+def _loaded_parameters(layers, init):
+    """The canonical tensors as the pytree, checked by name and shape."""
+    _, jnp, _ = _modules()
+    params, stats = [], []
+    for index, layer in enumerate(layers):
+        tensors = {}
+        for kind, shape in _shapes(layer).items():
+            name = f"{index}.{kind}"
+            if name not in init:
+                raise ValueError(f"missing tensor {name}")
+            array = np.asarray(init[name], dtype=np.float32)
+            if array.shape != shape:
+                raise ValueError(f"tensor {name} has shape {list(array.shape)}, expected {list(shape)}")
+            tensors[kind] = jnp.asarray(array)
+        names = PARAMETER_NAMES.get(layer["type"], ())
+        params.append({k: tensors[k] for k in names})
+        stats.append({k: tensors[k] for k in STATISTIC_NAMES if k in tensors})
+    return params, stats
+
+
+def _seed_key(seed):
+    """A jax.random key from the unit's 64-bit seed."""
+    jax, _, _ = _modules()
+    seed = int(seed) & 0xFFFF_FFFF_FFFF_FFFF
+    return jax.random.fold_in(jax.random.key(seed & 0xFFFF_FFFF), seed >> 32)
+
+
+def _check_batch(network, x, labels=None, targets=None):
+    """The harness's batch check (core's Batch::check), as a Python error."""
+    inputs, outputs = network["inputs"], network["outputs"]
+    if x.ndim != 2 or x.shape[1] != inputs or x.shape[0] == 0:
+        raise ValueError(
+            f"a batch of shape {list(x.shape)} does not fit a network with {inputs} inputs"
+        )
+    rows = x.shape[0]
+    if labels is not None and (labels.shape != (rows,) or targets.shape != (rows, outputs)):
+        raise ValueError(
+            f"{targets.size} targets and {labels.size} labels for {rows} rows of {outputs} outputs"
+        )
+    if labels is not None and network["head"] == "softmax_cross_entropy" and rows:
+        top = int(labels.max())
+        if top >= outputs:
+            raise ValueError(f"label {top} out of range for {outputs} classes")
+
+
+class Trainer:
+    def __init__(self, spec, init, seed):
+        jax, jnp, _ = _modules()
+        run, network = spec["run"], spec["network"]
+        self.network = network
+        layers = network["layers"]
+        head = network["head"]
+        if head not in HEADS:
+            _data_loss(head, None, None, None)  # raises the reason
+        self.dense = [i for i, layer in enumerate(layers) if layer["type"] == "dense"]
+        if init is None:
+            self.params, self.stats = _fresh_parameters(layers, jax.random.fold_in(_seed_key(seed), 1))
+        else:
+            self.params, self.stats = _loaded_parameters(layers, init)
+        mask = [
+            {name: (layer["type"] == "dense" and name == "weight") for name in p}
+            for layer, p in zip(layers, self.params)
+        ]
+        self.optimizer = _optimizer(run, mask)
+        self.opt_state = self.optimizer.init(self.params)
+        self.key = jax.random.fold_in(_seed_key(seed), 2)  # dropout masks
+        self.record_grad_norms = bool(run["training"]["record_grad_norms"])
+        optimizer, dense, record = self.optimizer, self.dense, self.record_grad_norms
+
+        has_dropout = any(layer["type"] == "dropout" for layer in layers)
+
+        def train_step(params, stats, opt_state, key, x, labels, targets, lr):
+            # A fresh dropout key per step (split only where masks are drawn: it costs).
+            key, step_key = jax.random.split(key) if has_dropout else (key, key)
+
+            def loss_fn(p):
+                z, new_stats = _forward(layers, p, stats, x, step_key, True)
+                return _data_loss(head, z, labels, targets), new_stats
+
+            (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+            norms = (jnp.stack([jnp.linalg.norm(grads[i]["weight"]) for i in dense])
+                     if record else jnp.zeros(0))
+            opt_state.hyperparams["learning_rate"] = lr
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            params = jax.tree.map(lambda w, u: w + u, params, updates)
+            return params, new_stats, opt_state, key, loss, norms
+
+        def predict(params, stats, x):
+            z, _ = _forward(layers, params, stats, x, None, False)
+            return _head_output(head, z)
+
+        # params, statistics, optimizer state and key are replaced every step: donated.
+        self._train_step = jax.jit(train_step, donate_argnums=(0, 1, 2, 3))
+        self._predict = jax.jit(predict)
+        self._compiled = {}  # batch rows -> the step compiled for them
+        batch = run["training"]["batch"]
+        if isinstance(batch, dict) and "size" in batch:
+            self._step_for(int(batch["size"]))
+
+    def _step_for(self, rows):
+        """The step compiled ahead of time for batches of `rows` (at build for the run's batch
+        size, so that build, not the first step, pays for XLA)."""
+        compiled = self._compiled.get(rows)
+        if compiled is None:
+            jax, jnp, _ = _modules()
+            outputs, inputs = self.network["outputs"], self.network["inputs"]
+            compiled = self._train_step.lower(
+                self.params, self.stats, self.opt_state, self.key,
+                jax.ShapeDtypeStruct((rows, inputs), jnp.float32),
+                jax.ShapeDtypeStruct((rows,), jnp.int32),
+                jax.ShapeDtypeStruct((rows, outputs), jnp.float32),
+                jax.ShapeDtypeStruct((), jnp.float32),
+            ).compile()
+            self._compiled[rows] = compiled
+        return compiled
+
+    def train_batch(self, x, labels, targets, lr):
+        _check_batch(self.network, x, labels, targets)
+        step = self._step_for(x.shape[0])
+        (self.params, self.stats, self.opt_state, self.key, loss, norms) = step(
+            self.params, self.stats, self.opt_state, self.key,
+            np.asarray(x, dtype=np.float32), np.asarray(labels, dtype=np.int32),
+            np.asarray(targets, dtype=np.float32), np.float32(lr),
+        )
+        loss = float(loss)
+        return loss, ([float(n) for n in np.asarray(norms)] if self.record_grad_norms else None)
+
+    def predict(self, x):
+        _check_batch(self.network, x)
+        return np.asarray(self._predict(self.params, self.stats, np.asarray(x, dtype=np.float32)))
+
+    def weights(self):
+        tensors = {}
+        for index, (p, s) in enumerate(zip(self.params, self.stats)):
+            for name, value in list(p.items()) + list(s.items()):
+                tensors[f"{index}.{name}"] = np.array(value, dtype=np.float32)
+        return tensors
+
+
+def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
+    """One epoch as a plain JAX script trains it: a params pytree, optax.adam, a `jax.jit`
+    step, batches from a seeded numpy permutation, full batches only. The step is compiled
+    ahead of time, before the clock starts (as the harness's trainer compiles at build)."""
+    jax, jnp, optax = _modules()
+    network = spec["network"]
+    adam = spec["run"]["optimizer"]["kind"]
+    hidden = network["layers"][0]
+    key = jax.random.key(seed & 0xFFFF_FFFF)
+    k1, k2 = jax.random.split(key)
+    lecun = jax.nn.initializers.lecun_normal()
+    params = {
+        "hidden": {"w": lecun(k1, (hidden["fan_in"], hidden["fan_out"])),
+                   "b": jnp.zeros(hidden["fan_out"])},
+        "out": {"w": lecun(k2, (hidden["fan_out"], network["outputs"])),
+                "b": jnp.zeros(network["outputs"])},
+    }
+    if init is not None:
+        params = {
+            "hidden": {"w": jnp.asarray(init["0.weight"]), "b": jnp.asarray(init["0.bias"])},
+            "out": {"w": jnp.asarray(init["1.weight"]), "b": jnp.asarray(init["1.bias"])},
+        }
+    optimizer = optax.adam(lr, b1=adam["beta1"], b2=adam["beta2"], eps=adam["epsilon"])
+    opt_state = optimizer.init(params)
+
+    def loss_fn(params, x, y):
+        h = jax.nn.relu(x @ params["hidden"]["w"] + params["hidden"]["b"])
+        logits = h @ params["out"]["w"] + params["out"]["b"]
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
+    def train_step(params, opt_state, x, y):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    inputs = np.asarray(x, dtype=np.float32)
+    classes = np.asarray(labels, dtype=np.int32)
+    train_step = train_step.lower(params, opt_state, inputs[:batch_size],
+                                  classes[:batch_size]).compile()
+    rng = np.random.default_rng(seed)
+    started = time.perf_counter()
+    order = rng.permutation(len(classes))
+    for start in range(0, len(order) - batch_size + 1, batch_size):
+        rows = order[start:start + batch_size]
+        params, opt_state, loss = train_step(params, opt_state, inputs[rows], classes[rows])
+        float(loss)
+    return time.perf_counter() - started

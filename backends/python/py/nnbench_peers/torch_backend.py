@@ -1,0 +1,283 @@
+"""The PyTorch adapter (backend `pytorch`): written as a PyTorch user writes a training step.
+
+The network is `torch.nn` modules (`nn.Linear`, the activation modules, `nn.Dropout`,
+`nn.BatchNorm1d`, whose running statistics follow the spec's convention), the loss is
+`torch.nn.functional`'s, gradients come from `loss.backward()`, and the step is a `torch.optim`
+optimizer (SGD with momentum and Nesterov, RMSprop, Adam) with every constant of the scenario
+passed explicitly. Between backward and the step, in the spec's order: the L1/L2 penalty's
+gradient on dense weights only (added by the adapter: torch's `weight_decay` would come after
+clipping and cover biases too), then `torch.nn.utils.clip_grad_value_` and `clip_grad_norm_`.
+
+Weights cross in the canonical layout: `{i}.weight` is [fan_in, fan_out] (nn.Linear stores the
+transpose). float32 throughout. Dropout draws from torch's generator, seeded per unit (one
+worker process per unit, so the process-wide generator is the unit's own).
+"""
+
+import time
+
+import numpy as np
+
+FRAMEWORK = "pytorch"
+
+_torch = None
+
+
+def configure_threads(threads):
+    """Intra-op and inter-op threads, set before torch does any parallel work."""
+    global _torch
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(threads)
+    except RuntimeError:  # already fixed in this process: keep the first setting
+        pass
+    _torch = torch
+
+
+def _t():
+    global _torch
+    if _torch is None:
+        import torch
+
+        _torch = torch
+    return _torch
+
+
+def versions():
+    return {"torch": _t().__version__, "numpy": np.__version__}
+
+
+def _activation(name):
+    nn = _t().nn
+    modules = {
+        "identity": nn.Identity,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "relu": nn.ReLU,
+        "leaky_relu": lambda: nn.LeakyReLU(0.01),
+        "elu": lambda: nn.ELU(alpha=1.0),
+        "selu": nn.SELU,
+    }
+    if name not in modules:
+        raise ValueError(f"activation {name!r} is not supported by the pytorch backend")
+    return modules[name]()
+
+
+class _Model:
+    """The network as an `nn.Sequential`, with each nnbench layer index's parameter modules."""
+
+    def __init__(self, network):
+        nn = _t().nn
+        modules = []
+        self.dense = {}  # layer index -> nn.Linear
+        self.norms = {}  # layer index -> nn.BatchNorm1d
+        for index, layer in enumerate(network["layers"]):
+            kind = layer["type"]
+            if kind == "dense":
+                linear = nn.Linear(layer["fan_in"], layer["fan_out"])
+                self.dense[index] = linear
+                modules.append(linear)
+                if layer["activation"] != "identity":
+                    modules.append(_activation(layer["activation"]))
+            elif kind == "activation":
+                modules.append(_activation(layer["function"]))
+            elif kind == "dropout":
+                modules.append(nn.Dropout(p=layer["rate"]))
+            elif kind == "batch_norm":
+                norm = nn.BatchNorm1d(
+                    layer["features"], eps=layer["epsilon"], momentum=layer["momentum"]
+                )
+                self.norms[index] = norm
+                modules.append(norm)
+            else:
+                raise ValueError(f"layer type {kind!r} is not supported by the pytorch backend")
+        self.sequential = nn.Sequential(*modules)
+
+    def load(self, init):
+        torch = _t()
+        with torch.no_grad():
+            for index, linear in self.dense.items():
+                linear.weight.copy_(torch.from_numpy(init[f"{index}.weight"]).T)
+                linear.bias.copy_(torch.from_numpy(init[f"{index}.bias"]))
+            for index, norm in self.norms.items():
+                norm.weight.copy_(torch.from_numpy(init[f"{index}.gamma"]))
+                norm.bias.copy_(torch.from_numpy(init[f"{index}.beta"]))
+                norm.running_mean.copy_(torch.from_numpy(init[f"{index}.running_mean"]))
+                norm.running_var.copy_(torch.from_numpy(init[f"{index}.running_var"]))
+
+    def weights(self):
+        tensors = {}
+        for index in sorted(list(self.dense) + list(self.norms)):
+            if index in self.dense:
+                linear = self.dense[index]
+                tensors[f"{index}.weight"] = linear.weight.detach().T.contiguous().numpy()
+                tensors[f"{index}.bias"] = linear.bias.detach().numpy().copy()
+            else:
+                norm = self.norms[index]
+                tensors[f"{index}.gamma"] = norm.weight.detach().numpy().copy()
+                tensors[f"{index}.beta"] = norm.bias.detach().numpy().copy()
+                tensors[f"{index}.running_mean"] = norm.running_mean.numpy().copy()
+                tensors[f"{index}.running_var"] = norm.running_var.numpy().copy()
+        return tensors
+
+
+def _optimizer(parameters, optimizer):
+    """The torch.optim optimizer of the spec, every constant mapped."""
+    optim = _t().optim
+    lr = optimizer["learning_rate"]
+    kind = optimizer["kind"]
+    if kind["kind"] == "sgd":
+        return optim.SGD(parameters, lr=lr, momentum=0.0)
+    if kind["kind"] == "momentum":
+        return optim.SGD(
+            parameters, lr=lr, momentum=kind["momentum"], dampening=0.0,
+            nesterov=kind["nesterov"],
+        )
+    if kind["kind"] == "rmsprop":
+        return optim.RMSprop(
+            parameters, lr=lr, alpha=kind["alpha"], eps=kind["epsilon"], momentum=0.0,
+            centered=False,
+        )
+    if kind["kind"] == "adam":
+        return optim.Adam(
+            parameters, lr=lr, betas=(kind["beta1"], kind["beta2"]), eps=kind["epsilon"],
+            amsgrad=False,
+        )
+    raise ValueError(f"optimizer {kind['kind']!r} is not supported by the pytorch backend")
+
+
+def _loss(head, z, labels, targets, outputs):
+    """Mean data loss of the raw outputs `z` (the spec's heads)."""
+    F = _t().nn.functional
+    if head == "softmax_cross_entropy":
+        return F.cross_entropy(z, labels)
+    if head == "sigmoid_binary_cross_entropy":
+        return F.binary_cross_entropy_with_logits(z, targets)
+    if head == "identity_mse":
+        # The spec's loss is the mean over rows of the sum over outputs of ½(y − ŷ)².
+        return F.mse_loss(z, targets) * (outputs / 2.0)
+    raise ValueError(
+        f"head {head!r} is not supported by the pytorch backend (the perceptron rule is not "
+        "a gradient)"
+    )
+
+
+def _predict(head, z):
+    torch = _t()
+    if head == "softmax_cross_entropy":
+        return torch.softmax(z, dim=1)
+    if head == "sigmoid_binary_cross_entropy":
+        return torch.sigmoid(z)
+    return z
+
+
+class Trainer:
+    def __init__(self, spec, init, seed):
+        torch = _t()
+        run, network = spec["run"], spec["network"]
+        self.head = network["head"]
+        self.outputs = network["outputs"]
+        # Seeds the default init (when init is None) and the dropout masks of this unit.
+        torch.manual_seed(seed)
+        self.model = _Model(network)
+        if init is not None:
+            self.model.load(init)
+        self.model.sequential.train()
+        self.parameters = list(self.model.sequential.parameters())
+        self.dense_weights = [self.model.dense[i].weight for i in sorted(self.model.dense)]
+        self.optimizer = _optimizer(self.parameters, run["optimizer"])
+        regularization = run["regularization"]
+        self.l1 = regularization["l1"]
+        self.l2 = regularization["l2"]
+        self.clip_value = regularization["clip_value"]
+        self.clip_norm = regularization["clip_norm"]
+        self.record_grad_norms = run["training"]["record_grad_norms"]
+
+    def train_batch(self, x, labels, targets, lr):
+        torch = _t()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.zero_grad(set_to_none=True)
+        z = self.model.sequential(torch.from_numpy(x))
+        loss = _loss(
+            self.head, z, torch.from_numpy(labels.astype(np.int64)), torch.from_numpy(targets),
+            self.outputs,
+        )
+        loss.backward()
+        norms = None
+        if self.record_grad_norms:
+            norms = torch.stack(
+                [torch.linalg.vector_norm(w.grad) for w in self.dense_weights]
+            ).tolist()
+        if self.l1 or self.l2:
+            with torch.no_grad():
+                for w in self.dense_weights:
+                    if self.l2:
+                        w.grad.add_(w, alpha=self.l2)
+                    if self.l1:
+                        w.grad.add_(torch.sign(w), alpha=self.l1)
+        if self.clip_value is not None:
+            torch.nn.utils.clip_grad_value_(self.parameters, self.clip_value)
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.parameters, self.clip_norm)
+        self.optimizer.step()
+        return loss.item(), norms
+
+    def predict(self, x):
+        torch = _t()
+        sequential = self.model.sequential
+        sequential.eval()
+        try:
+            with torch.no_grad():
+                return _predict(self.head, sequential(torch.from_numpy(x))).numpy()
+        finally:
+            sequential.train()
+
+    def weights(self):
+        return self.model.weights()
+
+
+def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
+    """One epoch as a plain PyTorch script trains it: nn.Sequential, Adam, cross-entropy,
+    batches from a seeded `torch.randperm` each gathered by indexing (what a DataLoader over a
+    TensorDataset yields, without its per-row collation), full batches only."""
+    torch = _t()
+    nn = torch.nn
+    network = spec["network"]
+    adam = spec["run"]["optimizer"]["kind"]
+    torch.manual_seed(seed)
+    hidden = network["layers"][0]
+    model = nn.Sequential(
+        nn.Linear(hidden["fan_in"], hidden["fan_out"]),
+        nn.ReLU(),
+        nn.Linear(hidden["fan_out"], network["outputs"]),
+    )
+    if init is not None:
+        _load_sequential(model, init)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=lr, betas=(adam["beta1"], adam["beta2"]), eps=adam["epsilon"]
+    )
+    loss_fn = nn.CrossEntropyLoss()
+    inputs = torch.from_numpy(x)
+    classes = torch.from_numpy(labels.astype(np.int64))
+    generator = torch.Generator().manual_seed(seed)
+    started = time.perf_counter()
+    order = torch.randperm(len(classes), generator=generator)
+    for start in range(0, len(order) - batch_size + 1, batch_size):
+        rows = order[start:start + batch_size]
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs[rows]), classes[rows])
+        loss.backward()
+        optimizer.step()
+        loss.item()
+    return time.perf_counter() - started
+
+
+def _load_sequential(model, init):
+    torch = _t()
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    with torch.no_grad():
+        for index, linear in zip((0, 1), linears):
+            linear.weight.copy_(torch.from_numpy(init[f"{index}.weight"]).T)
+            linear.bias.copy_(torch.from_numpy(init[f"{index}.bias"]))

@@ -1,0 +1,162 @@
+"""The worker process of nnbench's Python backends: one per unit.
+
+    python -m nnbench_peers.worker <pytorch|jax|keras> --threads N
+
+It reads requests on stdin and answers on stdout, each message being
+
+    u32 little-endian n | n bytes of JSON header | raw little-endian arrays
+
+where header["arrays"] lists [name, dtype, shape] ("f32" or "u32") for the arrays that follow.
+Requests carry "op" (build, train, predict, weights, hand_written_epoch, versions); replies carry
+"ok", and "error" (the traceback, whose last line the harness reports) when it is false. The
+worker goes on after an exception and exits at the end of its input.
+
+The protocol owns the real stdout: anything else printed to stdout (by a framework or a stray
+print) goes to stderr, where the harness keeps the last lines for the reason of a crash.
+"""
+
+import importlib
+import json
+import os
+import struct
+import sys
+import traceback
+
+MODULES = {"pytorch": "torch_backend", "jax": "jax_backend", "keras": "keras_backend"}
+DTYPES = {"f32": "<f4", "u32": "<u4"}
+
+
+def _read_exact(stream, count):
+    """`count` bytes into a fresh writable buffer, or None at the end of input."""
+    buffer = bytearray(count)
+    view = memoryview(buffer)
+    done = 0
+    while done < count:
+        got = stream.readinto(view[done:])
+        if not got:
+            return None
+        done += got
+    return buffer
+
+
+def read_message(stream, np):
+    head = _read_exact(stream, 4)
+    if head is None:
+        return None, None
+    (length,) = struct.unpack("<I", head)
+    text = _read_exact(stream, length)
+    if text is None:
+        return None, None
+    header = json.loads(bytes(text))
+    arrays = {}
+    for name, dtype, shape in header.pop("arrays", []):
+        count = 1
+        for size in shape:
+            count *= size
+        data = _read_exact(stream, count * 4)
+        if data is None:
+            return None, None
+        arrays[name] = np.frombuffer(data, dtype=DTYPES[dtype]).reshape(shape)
+    return header, arrays
+
+
+def write_message(stream, np, header, arrays=()):
+    listing = []
+    chunks = []
+    for name, array in arrays:
+        array = np.asarray(array)
+        if array.dtype.kind in "iub":
+            dtype, array = "u32", np.ascontiguousarray(array, dtype="<u4")
+        else:
+            dtype, array = "f32", np.ascontiguousarray(array, dtype="<f4")
+        listing.append([name, dtype, list(array.shape)])
+        chunks.append(memoryview(array).cast("B"))
+    header["arrays"] = listing
+    text = json.dumps(header).encode()
+    stream.write(struct.pack("<I", len(text)))
+    stream.write(text)
+    for chunk in chunks:
+        stream.write(chunk)
+    stream.flush()
+
+
+def _arguments(argv):
+    if not argv:
+        raise SystemExit("usage: python -m nnbench_peers.worker <framework> [--threads N]")
+    threads = 1
+    if "--threads" in argv:
+        threads = int(argv[argv.index("--threads") + 1])
+    return argv[0], max(threads, 1)
+
+
+def _start(framework, threads):
+    """Imports the framework's module and sets its threads before it does any work."""
+    if framework not in MODULES:
+        raise ValueError(f"unknown framework {framework!r}; known: {', '.join(MODULES)}")
+    module = importlib.import_module(f"nnbench_peers.{MODULES[framework]}")
+    module.configure_threads(threads)
+    return module
+
+
+def _handle(module, state, header, arrays, np):
+    op = header.get("op")
+    if op == "build":
+        init = None
+        if header.get("has_init"):
+            init = {name: np.array(value, dtype=np.float32) for name, value in arrays.items()}
+        state["trainer"] = module.Trainer(header["spec"], init, int(header["seed"]))
+        return {}, []
+    if op == "train":
+        loss, norms = state["trainer"].train_batch(
+            arrays["x"], arrays["labels"], arrays["targets"], float(header["lr"])
+        )
+        out = [("loss", np.array([loss], dtype=np.float32))]
+        if norms is not None:
+            out.append(("grad_norms", np.array(norms, dtype=np.float32)))
+        return {}, out
+    if op == "predict":
+        return {}, [("outputs", state["trainer"].predict(arrays["x"]))]
+    if op == "weights":
+        return {}, list(state["trainer"].weights().items())
+    if op == "hand_written_epoch":
+        seconds = module.hand_written_epoch(
+            header["spec"], None, arrays["x"], arrays["labels"], arrays["targets"],
+            int(header["batch_size"]), int(header["seed"]), float(header["lr"]),
+        )
+        return {"seconds": float(seconds)}, []
+    if op == "versions":
+        return {"versions": module.versions()}, []
+    raise ValueError(f"unknown request {op!r}")
+
+
+def main(argv):
+    requests = sys.stdin.buffer
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    # From here on, fd 1 is stderr: only the protocol writes to `replies`.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    import numpy as np
+
+    framework, threads = _arguments(argv)
+    try:
+        module = _start(framework, threads)
+        startup_error = None
+    except BaseException:  # a missing module or framework: reported on the first request
+        module, startup_error = None, traceback.format_exc()
+    state = {}
+    while True:
+        header, arrays = read_message(requests, np)
+        if header is None:
+            return 0
+        if startup_error is not None:
+            write_message(replies, np, {"ok": False, "error": startup_error})
+            return 1
+        try:
+            reply, out = _handle(module, state, header, arrays, np)
+            reply["ok"] = True
+        except Exception:
+            reply, out = {"ok": False, "error": traceback.format_exc()}, []
+        write_message(replies, np, reply, out)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,203 @@
+//! The Rust side of a Python trainer: checks what the harness hands over, ships it to the
+//! worker and turns the replies back into the harness's types.
+
+use std::cell::RefCell;
+
+use nnbench_core::baseline::BaselineTask;
+use nnbench_core::metrics::encode_targets;
+use nnbench_core::spec::{Activation, BatchSize, InitScheme, OptimizerKind, OutputHead, RunSpec};
+use nnbench_core::step_parity;
+use nnbench_core::weights::Tensor;
+use nnbench_core::{BackendError, Batch, Network, StepStats, Trainer, TrainerSetup, Weights};
+use serde_json::{Map, Value, json};
+
+use crate::Framework;
+use crate::protocol::{ArrayRef, Message};
+use crate::worker::{Worker, error};
+
+pub struct PythonTrainer {
+    framework: Framework,
+    network: Network,
+    /// `weights(&self)` also talks to the worker.
+    worker: RefCell<Worker>,
+}
+
+impl PythonTrainer {
+    pub fn new(
+        framework: Framework,
+        setup: &TrainerSetup<'_>,
+    ) -> Result<PythonTrainer, BackendError> {
+        let network = setup.network.clone();
+        if let Some(init) = setup.init {
+            for tensor in &Weights::zeros_for(&network).tensors {
+                init.expect(&tensor.name, &tensor.shape)
+                    .map_err(BackendError::WeightsMismatch)?;
+            }
+        }
+        let mut worker = Worker::start(framework, setup.threads)?;
+        let mut fields = Map::new();
+        fields.insert("spec".into(), spec_json(setup.run, &network)?);
+        fields.insert("seed".into(), json!(setup.seed));
+        fields.insert("has_init".into(), json!(setup.init.is_some()));
+        let tensors = setup.init.map_or(&[][..], |init| &init.tensors[..]);
+        let arrays: Vec<(&str, &[usize], ArrayRef<'_>)> = tensors
+            .iter()
+            .map(|t| (t.name.as_str(), &t.shape[..], ArrayRef::F32(&t.data)))
+            .collect();
+        worker.request("build", fields, &arrays)?;
+        Ok(PythonTrainer {
+            framework,
+            network,
+            worker: RefCell::new(worker),
+        })
+    }
+
+    fn fail(&self, message: impl Into<String>) -> BackendError {
+        error(self.framework, message)
+    }
+}
+
+impl Trainer for PythonTrainer {
+    fn train_batch(
+        &mut self,
+        batch: &Batch<'_>,
+        learning_rate: f32,
+    ) -> Result<StepStats, BackendError> {
+        batch.check(&self.network).map_err(|m| self.fail(m))?;
+        let (rows, features, outputs) = (batch.rows, batch.features, self.network.outputs);
+        let mut fields = Map::new();
+        fields.insert("lr".into(), json!(learning_rate));
+        let arrays = [
+            (
+                "x",
+                &[rows, features][..],
+                ArrayRef::F32(&batch.inputs[..rows * features]),
+            ),
+            ("labels", &[rows][..], ArrayRef::U32(&batch.labels[..rows])),
+            (
+                "targets",
+                &[rows, outputs][..],
+                ArrayRef::F32(&batch.targets[..rows * outputs]),
+            ),
+        ];
+        let mut reply = self.worker.get_mut().request("train", fields, &arrays)?;
+        let loss = reply
+            .take("loss")
+            .map(|a| a.into_f32())
+            .and_then(|values| values.first().copied())
+            .ok_or_else(|| self.fail("the worker's train reply has no loss"))?;
+        let grad_norms = reply.take("grad_norms").map(|a| a.into_f32());
+        Ok(StepStats { loss, grad_norms })
+    }
+
+    fn predict(&mut self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
+        let features = self.network.inputs;
+        self.network
+            .check_inputs(inputs.len(), rows, features)
+            .map_err(|m| self.fail(m))?;
+        let arrays = [(
+            "x",
+            &[rows, features][..],
+            ArrayRef::F32(&inputs[..rows * features]),
+        )];
+        let mut reply = self
+            .worker
+            .get_mut()
+            .request("predict", Map::new(), &arrays)?;
+        let outputs = reply
+            .take("outputs")
+            .map(|a| a.into_f32())
+            .ok_or_else(|| self.fail("the worker's predict reply has no outputs"))?;
+        if outputs.len() != rows * self.network.outputs {
+            return Err(self.fail(format!(
+                "predict returned {} values for {rows} rows of {} outputs",
+                outputs.len(),
+                self.network.outputs
+            )));
+        }
+        Ok(outputs)
+    }
+
+    fn weights(&self) -> Result<Weights, BackendError> {
+        let reply: Message = self
+            .worker
+            .try_borrow_mut()
+            .map_err(|_| self.fail("the worker is busy"))?
+            .request("weights", Map::new(), &[])?;
+        let tensors = reply
+            .arrays
+            .into_iter()
+            .map(|array| Tensor {
+                name: array.name.clone(),
+                shape: array.shape.clone(),
+                data: array.into_f32(),
+            })
+            .collect();
+        Ok(Weights { tensors })
+    }
+}
+
+/// `{"run": ..., "network": ...}`, as the Python modules read them.
+fn spec_json(run: &RunSpec, network: &Network) -> Result<Value, BackendError> {
+    let to_json = |what: &str, value: serde_json::Result<Value>| {
+        value.map_err(|e| BackendError::Framework {
+            framework: "nnbench-python",
+            message: format!("cannot encode the {what}: {e}"),
+        })
+    };
+    Ok(json!({
+        "run": to_json("run", serde_json::to_value(run))?,
+        "network": to_json("network", serde_json::to_value(network))?,
+    }))
+}
+
+/// The loop a user of `framework` writes for the bench's model, run in a worker of its own;
+/// the seconds of its epoch, measured in Python (model build excluded).
+pub fn hand_written_epoch(
+    framework: Framework,
+    task: &BaselineTask<'_>,
+) -> Result<f64, BackendError> {
+    let mut run = step_parity::run(
+        vec![step_parity::dense(task.hidden, Activation::Relu)],
+        OutputHead::SoftmaxCrossEntropy,
+        OptimizerKind::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        },
+    );
+    run.optimizer.learning_rate = task.learning_rate;
+    run.init.weights = InitScheme::FrameworkDefault;
+    run.training.batch = BatchSize::Size(task.batch_size);
+    run.training.shuffle = true;
+    run.training.record_grad_norms = false;
+    run.threads = task.threads;
+    let network = Network::new(&run.model, task.features, task.classes);
+    let rows = task.rows();
+    let targets = encode_targets(task.labels, network.outputs);
+    let mut worker = Worker::start(framework, task.threads)?;
+    let mut fields = Map::new();
+    fields.insert("spec".into(), spec_json(&run, &network)?);
+    fields.insert("seed".into(), json!(task.seed));
+    fields.insert("batch_size".into(), json!(task.batch_size));
+    fields.insert("lr".into(), json!(task.learning_rate));
+    let arrays = [
+        (
+            "x",
+            &[rows, task.features][..],
+            ArrayRef::F32(&task.inputs[..rows * task.features]),
+        ),
+        ("labels", &[rows][..], ArrayRef::U32(task.labels)),
+        (
+            "targets",
+            &[rows, network.outputs][..],
+            ArrayRef::F32(&targets),
+        ),
+    ];
+    let reply = worker.request("hand_written_epoch", fields, &arrays)?;
+    reply
+        .header
+        .get("seconds")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| error(framework, "the worker's epoch reply has no seconds"))
+}

@@ -1,0 +1,235 @@
+//! One Python worker process: started per unit, asked by [`Worker::request`], stopped on drop.
+//!
+//! The worker's threads are fixed before its framework starts: `--threads` on its command line
+//! and the OpenMP/BLAS variables in its environment. Its stderr is kept (the last lines), so
+//! that a crash that leaves no reply (a missing interpreter library, a segfault) still ends the
+//! unit with the interpreter's own last words as the reason.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, BufWriter};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nnbench_core::BackendError;
+use serde_json::{Map, Value};
+
+use crate::Framework;
+use crate::peers;
+use crate::protocol::{self, ArrayRef, Message};
+
+/// Lines of the worker's stderr kept for the reason of a crash.
+const STDERR_LINES: usize = 200;
+/// Set to `1` to copy the workers' stderr (framework warnings, tracebacks) to nnbench's.
+pub const ECHO_STDERR_VARIABLE: &str = "NNBENCH_PYTHON_STDERR";
+
+pub struct Worker {
+    framework: Framework,
+    child: Child,
+    stdin: Option<BufWriter<ChildStdin>>,
+    stdout: BufReader<ChildStdout>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_reader: Option<JoinHandle<()>>,
+    buffer: Vec<u8>,
+    /// Set once the process is gone: every later request fails with this reason.
+    dead: Option<String>,
+}
+
+impl Worker {
+    /// Starts `python -m nnbench_peers.worker <framework> --threads <threads>`.
+    pub fn start(framework: Framework, threads: usize) -> Result<Worker, BackendError> {
+        let peers = peers::locate().map_err(|reason| error(framework, reason))?;
+        Worker::start_with(&peers, framework, threads)
+    }
+
+    /// [`Worker::start`] with a given interpreter and package directory.
+    pub fn start_with(
+        peers: &peers::Peers,
+        framework: Framework,
+        threads: usize,
+    ) -> Result<Worker, BackendError> {
+        let threads = threads.max(1).to_string();
+        let mut command = Command::new(&peers.python);
+        command
+            .args([
+                "-m",
+                "nnbench_peers.worker",
+                framework.name(),
+                "--threads",
+                &threads,
+            ])
+            .env("PYTHONPATH", &peers.package_dir)
+            .env("PYTHONNOUSERSITE", "1")
+            .env("KERAS_BACKEND", "tensorflow")
+            .env("OMP_NUM_THREADS", &threads)
+            .env("MKL_NUM_THREADS", &threads)
+            .env("OPENBLAS_NUM_THREADS", &threads)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if std::env::var_os("TF_CPP_MIN_LOG_LEVEL").is_none() {
+            command.env("TF_CPP_MIN_LOG_LEVEL", "2");
+        }
+        let mut child = command.spawn().map_err(|io| {
+            error(
+                framework,
+                format!("cannot start {}: {io}", peers.python.display()),
+            )
+        })?;
+        let stdin = child.stdin.take().map(BufWriter::new);
+        let stdout = BufReader::with_capacity(1 << 20, child.stdout.take().expect("piped"));
+        let stderr = child.stderr.take().expect("piped");
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        let tail = Arc::clone(&stderr_tail);
+        let echo = std::env::var(ECHO_STDERR_VARIABLE).is_ok_and(|v| v == "1");
+        let stderr_reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if echo {
+                    eprintln!("[{}] {line}", framework.name());
+                }
+                let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+                if tail.len() == STDERR_LINES {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+        });
+        Ok(Worker {
+            framework,
+            child,
+            stdin,
+            stdout,
+            stderr_tail,
+            stderr_reader: Some(stderr_reader),
+            buffer: Vec::new(),
+            dead: None,
+        })
+    }
+
+    /// Sends `op` with `fields` and `arrays`, and returns the reply; a Python exception is an
+    /// error whose message is the exception's last line, a dead worker one that says how it
+    /// ended.
+    pub fn request(
+        &mut self,
+        op: &str,
+        mut fields: Map<String, Value>,
+        arrays: &[(&str, &[usize], ArrayRef<'_>)],
+    ) -> Result<Message, BackendError> {
+        if let Some(reason) = &self.dead {
+            return Err(error(self.framework, reason.clone()));
+        }
+        fields.insert("op".into(), Value::from(op));
+        let sent = match self.stdin.as_mut() {
+            Some(stdin) => protocol::write_message(stdin, &mut self.buffer, fields, arrays),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        };
+        let reply = sent.and_then(|()| protocol::read_message(&mut self.stdout));
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(io) => {
+                let reason = self.death_reason(&io);
+                self.dead = Some(reason.clone());
+                return Err(error(self.framework, reason));
+            }
+        };
+        if reply.header.get("ok") == Some(&Value::Bool(true)) {
+            return Ok(reply);
+        }
+        let text = reply
+            .header
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("the worker answered without `ok` or `error`");
+        Err(error(self.framework, last_line(text)))
+    }
+
+    /// Why the worker stopped answering: the last line it wrote to stderr, and how it exited.
+    fn death_reason(&mut self, io: &std::io::Error) -> String {
+        self.stdin = None;
+        let status = wait_a_little(&mut self.child, Duration::from_secs(5));
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        let tail = self.stderr_tail.lock().unwrap_or_else(|p| p.into_inner());
+        let exit = match status {
+            Some(status) => describe_exit(status),
+            None => format!("stopped answering ({io})"),
+        };
+        match tail.iter().rev().find(|line| !line.trim().is_empty()) {
+            Some(line) => format!("{} (the Python worker {exit})", line.trim()),
+            None => format!("the Python worker {exit}"),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // End of input tells the worker to exit.
+        self.stdin = None;
+        if wait_a_little(&mut self.child, Duration::from_secs(5)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+/// The child's exit status, waiting at most `limit` for it.
+fn wait_a_little(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(10)),
+            _ => return None,
+        }
+    }
+}
+
+fn describe_exit(status: ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!("was killed by signal {signal}");
+        }
+    }
+    match status.code() {
+        Some(code) => format!("exited with status {code}"),
+        None => "exited".to_string(),
+    }
+}
+
+/// The last non-empty line of a Python traceback: the exception and its message.
+pub fn last_line(text: &str) -> String {
+    text.lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("the Python worker reported an empty error")
+        .trim()
+        .to_string()
+}
+
+/// A failure of `framework`, in the harness's terms.
+pub fn error(framework: Framework, message: impl Into<String>) -> BackendError {
+    BackendError::Framework {
+        framework: framework.name(),
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reason_is_the_tracebacks_last_line() {
+        let traceback = "Traceback (most recent call last):\n  File \"x.py\", line 1\n\
+                         ValueError: bad shape\n\n";
+        assert_eq!(last_line(traceback), "ValueError: bad shape");
+    }
+}
