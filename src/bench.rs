@@ -284,7 +284,7 @@ fn hand_written_epoch(
 }
 
 /// mnist_adam's model and optimizer as a [`BaselineTask`] on the training split.
-fn baseline_task<'a>(run: &RunSpec, dataset: &'a Dataset) -> BaselineTask<'a> {
+fn baseline_task<'a>(run: &'a RunSpec, dataset: &'a Dataset) -> BaselineTask<'a> {
     let OptimizerSpec { learning_rate, .. } = run.optimizer;
     BaselineTask {
         inputs: &dataset.train.inputs,
@@ -296,6 +296,7 @@ fn baseline_task<'a>(run: &RunSpec, dataset: &'a Dataset) -> BaselineTask<'a> {
         learning_rate,
         threads: run.threads,
         seed: 0,
+        run,
     }
 }
 

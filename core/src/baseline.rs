@@ -20,6 +20,9 @@ pub struct BaselineTask<'a> {
     pub learning_rate: f64,
     pub threads: usize,
     pub seed: u64,
+    /// The run the harness side of the bench trains (the same model and optimizer), for
+    /// backends whose own loop is built from a run description (the Python frameworks).
+    pub run: &'a crate::spec::RunSpec,
 }
 
 impl BaselineTask<'_> {

@@ -5,8 +5,7 @@ use std::cell::RefCell;
 
 use nnbench_core::baseline::BaselineTask;
 use nnbench_core::metrics::encode_targets;
-use nnbench_core::spec::{Activation, BatchSize, InitScheme, OptimizerKind, OutputHead, RunSpec};
-use nnbench_core::step_parity;
+use nnbench_core::spec::{BatchSize, InitScheme, RunSpec};
 use nnbench_core::weights::Tensor;
 use nnbench_core::{BackendError, Batch, Network, StepStats, Trainer, TrainerSetup, Weights};
 use serde_json::{Map, Value, json};
@@ -157,15 +156,7 @@ pub fn hand_written_epoch(
     framework: Framework,
     task: &BaselineTask<'_>,
 ) -> Result<f64, BackendError> {
-    let mut run = step_parity::run(
-        vec![step_parity::dense(task.hidden, Activation::Relu)],
-        OutputHead::SoftmaxCrossEntropy,
-        OptimizerKind::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
-        },
-    );
+    let mut run = task.run.clone();
     run.optimizer.learning_rate = task.learning_rate;
     run.init.weights = InitScheme::FrameworkDefault;
     run.training.batch = BatchSize::Size(task.batch_size);
