@@ -8,7 +8,7 @@
 use toml::{Table, Value};
 
 use super::problem::{Problem, shorten};
-use super::schema::{Default, Key, Type};
+use super::schema::{DefaultValue, Key, Type};
 
 /// Collects problems while checking a raw table.
 #[derive(Default)]
@@ -237,8 +237,8 @@ impl Check {
 /// The schema's default of `spec` as a TOML value (`None`: it has none).
 pub(crate) fn default_value(spec: &Key) -> Option<Value> {
     match spec.default {
-        Default::Value(text) => parse_value(text),
-        Default::Required | Default::Unset => None,
+        DefaultValue::Value(text) => parse_value(text),
+        DefaultValue::Required | DefaultValue::Unset => None,
     }
 }
 

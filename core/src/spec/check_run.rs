@@ -126,7 +126,7 @@ fn section<'t>(c: &mut Check, root: &'t Table, spec: &Key, empty: &'t Table) -> 
             };
             c.table(spec.name, value, &example)
         }
-        None if spec.default == schema::Default::Required => {
+        None if spec.default == schema::DefaultValue::Required => {
             c.push(spec.name, None, format!("missing; {}", spec.missing_hint()));
             None
         }

@@ -122,7 +122,7 @@ fn required_for(kind: &str) -> Vec<&'static Key> {
             key.table == SCHEDULE_KIND.table
                 && !key.only_for.is_empty()
                 && key.applies_to(kind)
-                && key.default == schema::Default::Required
+                && key.default == schema::DefaultValue::Required
         })
         .collect()
 }

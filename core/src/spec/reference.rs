@@ -4,7 +4,7 @@
 //! [`markdown`] (`NNBENCH_BLESS=1` rewrites it).
 
 use super::quick;
-use super::schema::{Default, Key, TABLES, Table};
+use super::schema::{DefaultValue, Key, TABLES, Table};
 use super::sweep::MAX_VARIANTS;
 
 /// Where the reference lives, from the workspace root.
@@ -52,9 +52,9 @@ fn section(out: &mut String, table: &Table) {
 
 fn row(key: &Key, table: &Table) -> String {
     let default = match key.default {
-        Default::Required => "*required*".to_string(),
-        Default::Unset => "*unset*".to_string(),
-        Default::Value(text) => format!("`{text}`"),
+        DefaultValue::Required => "*required*".to_string(),
+        DefaultValue::Unset => "*unset*".to_string(),
+        DefaultValue::Value(text) => format!("`{text}`"),
     };
     let mut meaning = key.meaning.to_string();
     if let (false, Some(selector)) = (key.only_for.is_empty(), table.selector) {

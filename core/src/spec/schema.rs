@@ -197,7 +197,7 @@ fn int_phrase(min: i64, max: i64) -> String {
 
 /// The value a key takes when it is absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Default {
+pub enum DefaultValue {
     Required,
     /// Absent means "not set" (e.g. no clipping).
     Unset,
@@ -229,7 +229,7 @@ pub struct Key {
     /// for which the key exists; empty: always.
     pub only_for: &'static [&'static str],
     pub ty: Type,
-    pub default: Default,
+    pub default: DefaultValue,
     /// A typical value, written as TOML (used in hints).
     pub example: &'static str,
     pub hint: Hint,
@@ -241,7 +241,7 @@ impl Key {
         table: &'static str,
         name: &'static str,
         ty: Type,
-        default: Default,
+        default: DefaultValue,
         example: &'static str,
         meaning: &'static str,
     ) -> Key {
@@ -568,7 +568,7 @@ pub const DESCRIPTION: Key = Key::new(
     "",
     "description",
     Type::Text,
-    Default::Required,
+    DefaultValue::Required,
     "\"...\"",
     "What the scenario shows, in a sentence.",
 )
@@ -579,7 +579,7 @@ pub const COURSE_SECTION: Key = Key::new(
     "",
     "course_section",
     Type::Text,
-    Default::Required,
+    DefaultValue::Required,
     "\"Optimizers\"",
     "Where in the course the experiment comes from.",
 )
@@ -593,7 +593,7 @@ pub const BACKENDS: Key = Key::new(
         what: "backend",
         options: &KNOWN_BACKENDS,
     },
-    Default::Required,
+    DefaultValue::Required,
     "[\"native\"]",
     "The backends that run every variant, each listed once.",
 )
@@ -604,7 +604,7 @@ pub const THREADS: Key = Key::new(
     "",
     "threads",
     Type::Int { min: 1, max: 256 },
-    Default::Value("1"),
+    DefaultValue::Value("1"),
     "2",
     "Intra-op threads every backend is asked to use.",
 );
@@ -612,7 +612,7 @@ pub const UNIT_TIME_LIMIT: Key = Key::new(
     "",
     "unit_time_limit",
     Type::Float(Range::Positive),
-    Default::Unset,
+    DefaultValue::Unset,
     "600",
     "Seconds of wall time a unit may train before it ends as `timeout` (checked after every \
      step); unset: no limit.",
@@ -621,7 +621,7 @@ pub const DATASET: Key = Key::new(
     "",
     "dataset",
     Type::Table,
-    Default::Required,
+    DefaultValue::Required,
     "{ name = \"mnist\" }",
     "The data (see [dataset]).",
 )
@@ -630,7 +630,7 @@ pub const MODEL: Key = Key::new(
     "",
     "model",
     Type::Table,
-    Default::Required,
+    DefaultValue::Required,
     "{ output = \"softmax_cross_entropy\" }",
     "The network (see [model]).",
 )
@@ -641,7 +641,7 @@ pub const INIT: Key = Key::new(
     "",
     "init",
     Type::Table,
-    Default::Value("{}"),
+    DefaultValue::Value("{}"),
     "{ weights = \"he_normal\" }",
     "Initial weights (see [init]).",
 );
@@ -649,7 +649,7 @@ pub const OPTIMIZER: Key = Key::new(
     "",
     "optimizer",
     Type::Table,
-    Default::Required,
+    DefaultValue::Required,
     "{ kind = \"sgd\", learning_rate = 0.1 }",
     "The optimizer (see [optimizer]).",
 )
@@ -660,7 +660,7 @@ pub const REGULARIZATION: Key = Key::new(
     "",
     "regularization",
     Type::Table,
-    Default::Value("{}"),
+    DefaultValue::Value("{}"),
     "{ l2 = 1e-4 }",
     "Penalties and clipping (see [regularization]).",
 );
@@ -668,7 +668,7 @@ pub const TRAINING: Key = Key::new(
     "",
     "training",
     Type::Table,
-    Default::Required,
+    DefaultValue::Required,
     "{ epochs = 10, batch_size = 128 }",
     "The training loop (see [training]).",
 )
@@ -679,7 +679,7 @@ pub const SWEEP: Key = Key::new(
     "",
     "sweep",
     Type::Sweep,
-    Default::Unset,
+    DefaultValue::Unset,
     "{ \"optimizer.learning_rate\" = [0.1, 0.01] }",
     "A grid over any keys: one variant per point of the cartesian product of its axes.",
 );
@@ -687,7 +687,7 @@ pub const QUICK: Key = Key::new(
     "",
     "quick",
     Type::Quick,
-    Default::Unset,
+    DefaultValue::Unset,
     "{ \"training.epochs\" = 1 }",
     "Edits applied in a quick run (`--quick`), after the quick caps; they may lower the caps, \
      never raise them.",
@@ -701,7 +701,7 @@ pub const DATASET_NAME: Key = Key::new(
         what: "dataset",
         options: &DATASET_NAMES,
     },
-    Default::Required,
+    DefaultValue::Required,
     "\"mnist\"",
     "The dataset: MNIST, Fashion-MNIST, the truth table of a logic gate (its four rows are \
      both the training and the test set), or Gaussian blobs.",
@@ -713,7 +713,7 @@ pub const DATASET_TRAIN_SIZE: Key = Key::new(
         min: 1,
         max: i64::MAX,
     },
-    Default::Unset,
+    DefaultValue::Unset,
     "10000",
     "Use only the first `train_size` training examples (the validation split is taken from \
      the end of those); unset: all. Not for logic gates.",
@@ -725,7 +725,7 @@ pub const DATASET_TEST_SIZE: Key = Key::new(
         min: 1,
         max: i64::MAX,
     },
-    Default::Unset,
+    DefaultValue::Unset,
     "1000",
     "Use only the first `test_size` test examples; unset: all. Not for logic gates.",
 );
@@ -736,7 +736,7 @@ pub const DATASET_SCALING: Key = Key::new(
         what: "scaling",
         options: &SCALING_NAMES,
     },
-    Default::Value("\"none\""),
+    DefaultValue::Value("\"none\""),
     "\"unit\"",
     "`none`: values as stored; `unit`: pixels / 255; `standard`: each feature centred and \
      divided by its standard deviation on the training set.",
@@ -745,7 +745,7 @@ pub const DATASET_VALIDATION_FRACTION: Key = Key::new(
     "dataset",
     "validation_fraction",
     Type::Float(Range::Fraction),
-    Default::Value("0.0"),
+    DefaultValue::Value("0.0"),
     "0.1",
     "Fraction of the training set held out for validation (must be 0 for logic gates).",
 );
@@ -753,7 +753,7 @@ pub const BLOBS_CLASSES: Key = Key::new(
     "dataset",
     "classes",
     Type::Int { min: 2, max: 1000 },
-    Default::Value("2"),
+    DefaultValue::Value("2"),
     "3",
     "Number of blobs (classes).",
 )
@@ -765,7 +765,7 @@ pub const BLOBS_FEATURES: Key = Key::new(
         min: 1,
         max: i64::MAX,
     },
-    Default::Value("2"),
+    DefaultValue::Value("2"),
     "2",
     "Dimensions of each example.",
 )
@@ -777,7 +777,7 @@ pub const BLOBS_TRAIN_PER_CLASS: Key = Key::new(
         min: 1,
         max: i64::MAX,
     },
-    Default::Value("100"),
+    DefaultValue::Value("100"),
     "100",
     "Training examples per class.",
 )
@@ -789,7 +789,7 @@ pub const BLOBS_TEST_PER_CLASS: Key = Key::new(
         min: 1,
         max: i64::MAX,
     },
-    Default::Value("100"),
+    DefaultValue::Value("100"),
     "100",
     "Test examples per class.",
 )
@@ -798,7 +798,7 @@ pub const BLOBS_SEPARATION: Key = Key::new(
     "dataset",
     "separation",
     Type::Float(Range::Positive),
-    Default::Value("4.0"),
+    DefaultValue::Value("4.0"),
     "4.0",
     "Distance between neighbouring class centres.",
 )
@@ -807,7 +807,7 @@ pub const BLOBS_SPREAD: Key = Key::new(
     "dataset",
     "spread",
     Type::Float(Range::Positive),
-    Default::Value("1.0"),
+    DefaultValue::Value("1.0"),
     "1.0",
     "Standard deviation of each blob.",
 )
@@ -819,7 +819,7 @@ pub const BLOBS_SEED: Key = Key::new(
         min: 0,
         max: i64::MAX,
     },
-    Default::Value("0"),
+    DefaultValue::Value("0"),
     "7",
     "Seed of the generator: the data stays the same whatever the training seeds are.",
 )
@@ -830,7 +830,7 @@ pub const MODEL_LAYERS: Key = Key::new(
     "model",
     "layers",
     Type::Layers,
-    Default::Value("[]"),
+    DefaultValue::Value("[]"),
     "[{ type = \"dense\", units = 64, activation = \"relu\" }]",
     "Hidden layers, in order from the input (see model.layers[]).",
 );
@@ -841,7 +841,7 @@ pub const MODEL_OUTPUT: Key = Key::new(
         what: "output head",
         options: &HEAD_NAMES,
     },
-    Default::Required,
+    DefaultValue::Required,
     "\"softmax_cross_entropy\"",
     "Output activation and loss: softmax with cross-entropy (one unit per class); sigmoid \
      with binary cross-entropy (2 classes, one unit); identity with mean squared error; \
@@ -858,7 +858,7 @@ pub const LAYER_TYPE: Key = Key::new(
         what: "layer type",
         options: &LAYER_TYPE_NAMES,
     },
-    Default::Required,
+    DefaultValue::Required,
     "\"dense\"",
     "`dense`: fully connected layer with its activation; `activation`: an activation on its \
      own; `dropout`: inverted dropout; `batch_norm`: batch normalisation with a learned scale \
@@ -871,7 +871,7 @@ pub const LAYER_UNITS: Key = Key::new(
         min: 1,
         max: i64::MAX,
     },
-    Default::Required,
+    DefaultValue::Required,
     "64",
     "Width of the dense layer.",
 )
@@ -883,7 +883,7 @@ pub const LAYER_ACTIVATION: Key = Key::new(
         what: "activation",
         options: &ACTIVATION_NAMES,
     },
-    Default::Required,
+    DefaultValue::Required,
     "\"relu\"",
     "Activation after the dense layer (leaky_relu: slope 0.01; elu: alpha 1; selu: the \
      constants of Klambauer et al.).",
@@ -896,7 +896,7 @@ pub const LAYER_FUNCTION: Key = Key::new(
         what: "activation",
         options: &ACTIVATION_NAMES,
     },
-    Default::Required,
+    DefaultValue::Required,
     "\"relu\"",
     "The activation function of an activation layer.",
 )
@@ -905,7 +905,7 @@ pub const LAYER_RATE: Key = Key::new(
     "model.layers[]",
     "rate",
     Type::Float(Range::Fraction),
-    Default::Required,
+    DefaultValue::Required,
     "0.5",
     "Probability of zeroing each unit while training (the others are scaled by \
      1/(1-rate)); identity at evaluation.",
@@ -915,7 +915,7 @@ pub const LAYER_MOMENTUM: Key = Key::new(
     "model.layers[]",
     "momentum",
     Type::Float(Range::Factor),
-    Default::Value("0.1"),
+    DefaultValue::Value("0.1"),
     "0.1",
     "Running statistics: running = (1 - momentum) * running + momentum * batch (PyTorch's \
      convention).",
@@ -925,7 +925,7 @@ pub const LAYER_EPSILON: Key = Key::new(
     "model.layers[]",
     "epsilon",
     Type::Float(Range::Positive),
-    Default::Value("1e-5"),
+    DefaultValue::Value("1e-5"),
     "1e-5",
     "Added to the variance before the square root.",
 )
@@ -938,7 +938,7 @@ pub const INIT_WEIGHTS: Key = Key::new(
     Type::InitScheme {
         named: &WEIGHT_INIT_NAMES,
     },
-    Default::Value("\"glorot_uniform\""),
+    DefaultValue::Value("\"glorot_uniform\""),
     "\"he_normal\"",
     "Scheme of the dense weights (fan-based schemes use the layer's fan in and out); \
      `framework_default`: each framework's own initialisation (runs then start from \
@@ -950,7 +950,7 @@ pub const INIT_BIASES: Key = Key::new(
     Type::InitScheme {
         named: &BIAS_INIT_NAMES,
     },
-    Default::Value("\"zeros\""),
+    DefaultValue::Value("\"zeros\""),
     "\"zeros\"",
     "Scheme of the biases: zeros or a fixed-scale table.",
 );
@@ -963,7 +963,7 @@ pub const INIT_SCHEME: Key = Key::new(
         what: "scheme",
         options: &INIT_TABLE_SCHEMES,
     },
-    Default::Required,
+    DefaultValue::Required,
     "\"uniform\"",
     "`uniform`: U(±limit); `normal`: N(0, std²).",
 )
@@ -974,7 +974,7 @@ pub const INIT_LIMIT: Key = Key::new(
     "init.weights",
     "limit",
     Type::Float(Range::Positive),
-    Default::Required,
+    DefaultValue::Required,
     "0.05",
     "Bound of the uniform distribution.",
 )
@@ -984,7 +984,7 @@ pub const INIT_STD: Key = Key::new(
     "init.weights",
     "std",
     Type::Float(Range::Positive),
-    Default::Required,
+    DefaultValue::Required,
     "0.01",
     "Standard deviation of the normal distribution.",
 )
@@ -999,7 +999,7 @@ pub const OPTIMIZER_KIND: Key = Key::new(
         what: "optimizer",
         options: &OPTIMIZER_NAMES,
     },
-    Default::Required,
+    DefaultValue::Required,
     "\"sgd\"",
     "sgd: w ← w − η g; momentum: v ← μ v + g, w ← w − η v (nesterov: w ← w − η (g + μ v)); \
      rmsprop: s ← α s + (1−α) g², w ← w − η g / (√s + ε); adam: bias-corrected moments, \
@@ -1009,7 +1009,7 @@ pub const OPTIMIZER_LEARNING_RATE: Key = Key::new(
     "optimizer",
     "learning_rate",
     Type::Float(Range::Positive),
-    Default::Required,
+    DefaultValue::Required,
     "0.1",
     "The initial learning rate η₀; the schedule derives each step's rate from it.",
 );
@@ -1017,7 +1017,7 @@ pub const OPTIMIZER_MOMENTUM: Key = Key::new(
     "optimizer",
     "momentum",
     Type::Float(Range::Fraction),
-    Default::Required,
+    DefaultValue::Required,
     "0.9",
     "μ of momentum and nesterov.",
 )
@@ -1026,7 +1026,7 @@ pub const OPTIMIZER_NESTEROV: Key = Key::new(
     "optimizer",
     "nesterov",
     Type::Bool,
-    Default::Required,
+    DefaultValue::Required,
     "false",
     "Nesterov's form of momentum: required for `momentum`; for `nesterov` it may only be \
      `true`.",
@@ -1036,7 +1036,7 @@ pub const OPTIMIZER_ALPHA: Key = Key::new(
     "optimizer",
     "alpha",
     Type::Float(Range::Fraction),
-    Default::Required,
+    DefaultValue::Required,
     "0.99",
     "Decay α of rmsprop's mean square.",
 )
@@ -1045,7 +1045,7 @@ pub const OPTIMIZER_BETA1: Key = Key::new(
     "optimizer",
     "beta1",
     Type::Float(Range::Fraction),
-    Default::Required,
+    DefaultValue::Required,
     "0.9",
     "Decay of adam's first moment.",
 )
@@ -1054,7 +1054,7 @@ pub const OPTIMIZER_BETA2: Key = Key::new(
     "optimizer",
     "beta2",
     Type::Float(Range::Fraction),
-    Default::Required,
+    DefaultValue::Required,
     "0.999",
     "Decay of adam's second moment.",
 )
@@ -1063,7 +1063,7 @@ pub const OPTIMIZER_EPSILON: Key = Key::new(
     "optimizer",
     "epsilon",
     Type::Float(Range::Positive),
-    Default::Required,
+    DefaultValue::Required,
     "1e-8",
     "ε added to the denominator (outside the square root).",
 )
@@ -1074,7 +1074,7 @@ pub const REGULARIZATION_L1: Key = Key::new(
     "regularization",
     "l1",
     Type::Float(Range::NonNegative),
-    Default::Value("0.0"),
+    DefaultValue::Value("0.0"),
     "1e-5",
     "g ← g + l1·sign(w) (the loss gains l1·‖w‖₁).",
 );
@@ -1082,7 +1082,7 @@ pub const REGULARIZATION_L2: Key = Key::new(
     "regularization",
     "l2",
     Type::Float(Range::NonNegative),
-    Default::Value("0.0"),
+    DefaultValue::Value("0.0"),
     "1e-4",
     "g ← g + l2·w (the loss gains ½·l2·‖w‖²; coupled, not decoupled weight decay).",
 );
@@ -1090,7 +1090,7 @@ pub const REGULARIZATION_CLIP_VALUE: Key = Key::new(
     "regularization",
     "clip_value",
     Type::Float(Range::Positive),
-    Default::Unset,
+    DefaultValue::Unset,
     "5.0",
     "Clamp every gradient element into [−c, c].",
 );
@@ -1098,7 +1098,7 @@ pub const REGULARIZATION_CLIP_NORM: Key = Key::new(
     "regularization",
     "clip_norm",
     Type::Float(Range::Positive),
-    Default::Unset,
+    DefaultValue::Unset,
     "1.0",
     "Rescale all gradients together when their global L2 norm exceeds c.",
 );
@@ -1111,7 +1111,7 @@ pub const TRAINING_EPOCHS: Key = Key::new(
         min: 1,
         max: 1_000_000,
     },
-    Default::Required,
+    DefaultValue::Required,
     "10",
     "Passes over the training set.",
 );
@@ -1122,7 +1122,7 @@ pub const TRAINING_BATCH_SIZE: Key = Key::new(
         min: 1,
         word: "full",
     },
-    Default::Required,
+    DefaultValue::Required,
     "128",
     "Examples per step; `\"full\"`: the whole training set.",
 );
@@ -1130,7 +1130,7 @@ pub const TRAINING_SHUFFLE: Key = Key::new(
     "training",
     "shuffle",
     Type::Bool,
-    Default::Value("true"),
+    DefaultValue::Value("true"),
     "false",
     "Shuffle the batch order every epoch (seeded).",
 );
@@ -1138,7 +1138,7 @@ pub const TRAINING_SEEDS: Key = Key::new(
     "training",
     "seeds",
     Type::IntArray { min: 0 },
-    Default::Value("[0]"),
+    DefaultValue::Value("[0]"),
     "[0, 1, 2]",
     "One run per seed; a seed fixes the initial weights, batch order and dropout masks.",
 );
@@ -1146,7 +1146,7 @@ pub const TRAINING_SCHEDULE: Key = Key::new(
     "training",
     "schedule",
     Type::Schedule,
-    Default::Value("\"constant\""),
+    DefaultValue::Value("\"constant\""),
     "{ kind = \"step\", step_epochs = 10, gamma = 0.5 }",
     "The learning-rate schedule (see training.schedule); a name alone takes the defaults of \
      its table form (`step` has none and needs the table).",
@@ -1155,7 +1155,7 @@ pub const TRAINING_EARLY_STOPPING: Key = Key::new(
     "training",
     "early_stopping",
     Type::Table,
-    Default::Unset,
+    DefaultValue::Unset,
     "{ patience = 3 }",
     "Stop when the validation metric stops improving (see training.early_stopping); unset: \
      never.",
@@ -1164,7 +1164,7 @@ pub const TRAINING_RECORD_GRAD_NORMS: Key = Key::new(
     "training",
     "record_grad_norms",
     Type::Bool,
-    Default::Value("false"),
+    DefaultValue::Value("false"),
     "true",
     "Record per-layer gradient norms (mean over the epoch's steps).",
 );
@@ -1172,7 +1172,7 @@ pub const TRAINING_RECORD_DEAD_UNITS: Key = Key::new(
     "training",
     "record_dead_units",
     Type::Bool,
-    Default::Value("false"),
+    DefaultValue::Value("false"),
     "true",
     "Record each hidden dense layer's share of dead units after every epoch.",
 );
@@ -1180,7 +1180,7 @@ pub const TRAINING_DIVERGENCE_LOSS: Key = Key::new(
     "training",
     "divergence_loss",
     Type::Float(Range::PositiveOrInfinite),
-    Default::Value("inf"),
+    DefaultValue::Value("inf"),
     "1e3",
     "Stop as `diverged` when the training loss exceeds this (NaN and ∞ always do).",
 );
@@ -1193,7 +1193,7 @@ pub const SCHEDULE_KIND: Key = Key::new(
         what: "schedule",
         options: &SCHEDULE_NAMES,
     },
-    Default::Required,
+    DefaultValue::Required,
     "\"step\"",
     "`constant`: η₀ throughout; `step`: η₀ · gamma^⌊epoch / step_epochs⌋; `invscaling`: \
      η₀ / tᵖ with t the examples seen so far plus one (scikit-learn's); `adaptive`: η divided \
@@ -1206,7 +1206,7 @@ pub const SCHEDULE_STEP_EPOCHS: Key = Key::new(
         min: 1,
         max: i64::MAX,
     },
-    Default::Required,
+    DefaultValue::Required,
     "10",
     "Epochs between two decays.",
 )
@@ -1215,7 +1215,7 @@ pub const SCHEDULE_GAMMA: Key = Key::new(
     "training.schedule",
     "gamma",
     Type::Float(Range::Factor),
-    Default::Required,
+    DefaultValue::Required,
     "0.5",
     "Factor of each decay.",
 )
@@ -1224,7 +1224,7 @@ pub const SCHEDULE_POWER_T: Key = Key::new(
     "training.schedule",
     "power_t",
     Type::Float(Range::Positive),
-    Default::Value("0.5"),
+    DefaultValue::Value("0.5"),
     "0.5",
     "The exponent p.",
 )
@@ -1233,7 +1233,7 @@ pub const SCHEDULE_FACTOR: Key = Key::new(
     "training.schedule",
     "factor",
     Type::Float(Range::AboveOne),
-    Default::Value("5.0"),
+    DefaultValue::Value("5.0"),
     "5.0",
     "Divisor of the rate (scikit-learn's `adaptive` is 5).",
 )
@@ -1245,7 +1245,7 @@ pub const SCHEDULE_PATIENCE: Key = Key::new(
         min: 1,
         max: i64::MAX,
     },
-    Default::Value("2"),
+    DefaultValue::Value("2"),
     "2",
     "Epochs without enough improvement before the rate drops (the count then starts again).",
 )
@@ -1254,7 +1254,7 @@ pub const SCHEDULE_TOL: Key = Key::new(
     "training.schedule",
     "tol",
     Type::Float(Range::NonNegative),
-    Default::Value("1e-4"),
+    DefaultValue::Value("1e-4"),
     "1e-4",
     "Smallest lowering of the training loss that counts as an improvement.",
 )
@@ -1268,7 +1268,7 @@ pub const EARLY_STOPPING_MONITOR: Key = Key::new(
         what: "monitor",
         options: &MONITOR_NAMES,
     },
-    Default::Value("\"val_loss\""),
+    DefaultValue::Value("\"val_loss\""),
     "\"val_accuracy\"",
     "The validation metric watched.",
 );
@@ -1279,7 +1279,7 @@ pub const EARLY_STOPPING_PATIENCE: Key = Key::new(
         min: 1,
         max: i64::MAX,
     },
-    Default::Required,
+    DefaultValue::Required,
     "3",
     "Epochs without improvement before stopping.",
 )
@@ -1288,7 +1288,7 @@ pub const EARLY_STOPPING_MIN_DELTA: Key = Key::new(
     "training.early_stopping",
     "min_delta",
     Type::Float(Range::NonNegative),
-    Default::Value("0.0"),
+    DefaultValue::Value("0.0"),
     "0.001",
     "Smallest change that counts as an improvement.",
 );
@@ -1429,7 +1429,7 @@ mod tests {
     #[test]
     fn every_default_is_one_toml_value() {
         for key in KEYS {
-            if let Default::Value(text) = key.default {
+            if let DefaultValue::Value(text) = key.default {
                 let parsed = format!("value = {text}").parse::<toml::Table>();
                 assert!(parsed.is_ok(), "{}: {text}", key.path());
             }
