@@ -616,7 +616,7 @@ fn override_problems_are_reported() {
     let error = parse_err(MINIMAL, &with_overrides(&["training.epochs=0"]));
     assert_eq!(
         error.to_string(),
-        "error: test.toml: 1 problem\n  training.epochs = 0: must be an integer in 1..=1000000"
+        "test.toml: 1 problem\n  training.epochs = 0: must be an integer in 1..=1000000"
     );
 
     let error = parse_err(MINIMAL, &with_overrides(&["training.epochs=lots"]));
@@ -691,7 +691,7 @@ fn parse_override_rejects_malformed_assignments() {
         parse::parse_override("training.epochs")
             .unwrap_err()
             .to_string(),
-        "error: command line: 1 problem\n  training.epochs: expected key=value (e.g. training.epochs=3)"
+        "command line: 1 problem\n  training.epochs: expected key=value (e.g. training.epochs=3)"
     );
 }
 
@@ -820,4 +820,12 @@ fn garbage_never_panics() {
     let _ = parse(&binary, &LoadOptions::default());
     let _ = parse::parse_override(&binary);
     let _ = parse::parse_override("[[[=]]]");
+}
+
+#[test]
+fn scenario_errors_leave_the_error_prefix_to_the_program() {
+    let error = parse_err(MINIMAL, &with_overrides(&["training.epochs=0"]));
+    let shown = error.to_string();
+    assert!(shown.starts_with("test.toml: 1 problem"), "{shown}");
+    assert!(!shown.contains("error:"), "{shown}");
 }

@@ -1,13 +1,42 @@
 //! Scenario specifications: the typed, validated form of a `scenarios/*.toml` file.
 //!
-//! A scenario file is read as raw TOML ([`parse`]), its sweep is expanded into variants
-//! ([`sweep`]), and each variant is checked field by field into a [`RunSpec`]: every later
-//! stage works only with values that are known to be in range. The types below are the
-//! contract between the harness and every backend: a backend reads a `RunSpec` and either
-//! says which part it cannot express or builds a trainer for it.
+//! The types below are the contract between the harness and every backend: a backend reads a
+//! [`RunSpec`] and either says which part it cannot express or builds a trainer for it. The
+//! modules turn a file into them, each depending only on those listed before it:
+//!
+//! - [`problem`]: what is wrong with a scenario ([`ScenarioError`](problem::ScenarioError),
+//!   [`Problem`](problem::Problem)) and how it is shown;
+//! - [`schema`]: the one table of every key (table, type, default, range or allowed values,
+//!   meaning) that the checks, the key paths and the reference all read;
+//! - `path`: key paths (`model.layers[*].units`), checked against the schema and set in raw
+//!   tables;
+//! - `check`: the checker helpers the section checks are written with;
+//! - `check_dataset`, `check_model`, `check_init`, `check_optimizer`, `check_regularization`,
+//!   `check_training`: one section each; `check_run`: the top level, the sections together and
+//!   the rules across them;
+//! - `sweep`: `[sweep]` axes and their expansion into variants, and `[quick]` assignments;
+//!   [`quick`]: the caps of a quick run;
+//! - `load`: the pipeline from text to [`Scenario`], re-exported by [`parse`];
+//! - [`reference`]: `docs/scenario-reference.md`, generated from the schema.
+//!
+//! No module of `spec` imports one listed after it (`core/tests/spec_layering.rs` holds that).
 
+mod check;
+mod check_dataset;
+mod check_init;
+mod check_model;
+mod check_optimizer;
+mod check_regularization;
+mod check_run;
+mod check_training;
+mod load;
 pub mod parse;
-pub mod sweep;
+mod path;
+pub mod problem;
+pub mod quick;
+pub mod reference;
+pub mod schema;
+mod sweep;
 
 use serde::Serialize;
 
@@ -206,7 +235,7 @@ impl Activation {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Activation::Identity => "identity",
             Activation::Sigmoid => "sigmoid",
@@ -261,7 +290,7 @@ impl OutputHead {
         OutputHead::Step,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             OutputHead::SoftmaxCrossEntropy => "softmax_cross_entropy",
             OutputHead::SigmoidBinaryCrossEntropy => "sigmoid_binary_cross_entropy",

@@ -1,0 +1,111 @@
+//! Checks the `[dataset]` table into a [`DatasetSpec`].
+
+use toml::{Table, Value};
+
+use super::check::{Check, join};
+use super::schema::{
+    self, BLOBS_CLASSES, BLOBS_FEATURES, BLOBS_SEED, BLOBS_SEPARATION, BLOBS_SPREAD,
+    BLOBS_TEST_PER_CLASS, BLOBS_TRAIN_PER_CLASS, DATASET_NAME, DATASET_SCALING, DATASET_TEST_SIZE,
+    DATASET_TRAIN_SIZE, DATASET_VALIDATION_FRACTION, DATASETS, DatasetKind, SCALINGS,
+};
+use super::{BlobsSpec, DatasetSource, DatasetSpec};
+
+const P: &str = "dataset";
+
+pub(crate) fn check_dataset(c: &mut Check, t: &Table) -> Option<DatasetSpec> {
+    c.unknown_keys(t, P, &schema::key_names(P), "");
+    let kind = c.required(t, P, &DATASET_NAME, |c, k, v| {
+        c.choice(k, v, &DATASET_NAME, &DATASETS)
+    });
+    let train_size = c.optional(t, P, &DATASET_TRAIN_SIZE, |c, k, v| {
+        c.count(k, v, &DATASET_TRAIN_SIZE)
+    });
+    let test_size = c.optional(t, P, &DATASET_TEST_SIZE, |c, k, v| {
+        c.count(k, v, &DATASET_TEST_SIZE)
+    });
+    let scaling = c.defaulted(t, P, &DATASET_SCALING, |c, k, v| {
+        c.choice(k, v, &DATASET_SCALING, &SCALINGS)
+    });
+    let validation_fraction = c.defaulted(t, P, &DATASET_VALIDATION_FRACTION, |c, k, v| {
+        c.float(k, v, &DATASET_VALIDATION_FRACTION)
+    });
+
+    let kind = kind?;
+    let dataset_name = DATASETS
+        .iter()
+        .find(|(_, k)| *k == kind)
+        .map_or("", |(name, _)| *name);
+    let elsewhere = schema::KEYS
+        .iter()
+        .filter(|key| key.table == P && !key.applies_to(dataset_name));
+    for key in elsewhere {
+        if let Some(value) = t.get(key.name) {
+            c.push(
+                &key.path(),
+                Some(value),
+                format!(
+                    "applies only to name = \"{}\", not {dataset_name}; remove it",
+                    key.only_for.join("\" or \"")
+                ),
+            );
+        }
+    }
+    let source = match kind {
+        DatasetKind::Mnist => Some(DatasetSource::Mnist),
+        DatasetKind::FashionMnist => Some(DatasetSource::FashionMnist),
+        DatasetKind::Logic(gate) => {
+            for key in [DATASET_TRAIN_SIZE.name, DATASET_TEST_SIZE.name] {
+                if let Some(value) = t.get(key) {
+                    c.push(
+                        &join(P, key),
+                        Some(value),
+                        format!("not allowed for {dataset_name}: its four rows are both the training and the test set; remove it"),
+                    );
+                }
+            }
+            if let Some(value) = t.get(DATASET_VALIDATION_FRACTION.name)
+                && validation_fraction.is_some_and(|f| f > 0.0)
+            {
+                c.push(
+                    &DATASET_VALIDATION_FRACTION.path(),
+                    Some(value),
+                    format!("not allowed for {dataset_name}: its four rows are both the training and the test set; remove it"),
+                );
+            }
+            Some(DatasetSource::Logic { gate })
+        }
+        DatasetKind::Blobs => check_blobs(c, t).map(DatasetSource::Blobs),
+    };
+    Some(DatasetSpec {
+        source: source?,
+        train_size: train_size?,
+        test_size: test_size?,
+        scaling: scaling?,
+        validation_fraction: validation_fraction?,
+    })
+}
+
+fn check_blobs(c: &mut Check, t: &Table) -> Option<BlobsSpec> {
+    let count =
+        |c: &mut Check, spec| c.defaulted(t, P, spec, |c, k, v: &Value| c.count(k, v, spec));
+    let classes = count(c, &BLOBS_CLASSES);
+    let features = count(c, &BLOBS_FEATURES);
+    let train_per_class = count(c, &BLOBS_TRAIN_PER_CLASS);
+    let test_per_class = count(c, &BLOBS_TEST_PER_CLASS);
+    let separation = c.defaulted(t, P, &BLOBS_SEPARATION, |c, k, v| {
+        c.float(k, v, &BLOBS_SEPARATION)
+    });
+    let spread = c.defaulted(t, P, &BLOBS_SPREAD, |c, k, v| c.float(k, v, &BLOBS_SPREAD));
+    let seed = c.defaulted(t, P, &BLOBS_SEED, |c, k, v| {
+        c.integer(k, v, &BLOBS_SEED).map(|n| n.unsigned_abs())
+    });
+    Some(BlobsSpec {
+        classes: classes?,
+        features: features?,
+        train_per_class: train_per_class?,
+        test_per_class: test_per_class?,
+        separation: separation?,
+        spread: spread?,
+        seed: seed?,
+    })
+}

@@ -1,0 +1,192 @@
+//! Checks one variant's raw table: the top-level keys, each section (through the section
+//! checks) and the rules that span sections, into a [`RunSpec`] and the scenario's metadata.
+
+use toml::{Table, Value};
+
+use super::check::Check;
+use super::check_dataset::check_dataset;
+use super::check_init::check_init;
+use super::check_model::check_model;
+use super::check_optimizer::check_optimizer;
+use super::check_regularization::check_regularization;
+use super::check_training::check_training;
+use super::schema::{
+    self, BACKENDS, COURSE_SECTION, DATASET, DESCRIPTION, INIT, Key, MODEL, OPTIMIZER,
+    REGULARIZATION, THREADS, TRAINING, Type, UNIT_TIME_LIMIT,
+};
+use super::{DatasetSource, OutputHead, RunSpec};
+
+/// What one variant's table holds besides its run: description, course section and
+/// `unit_time_limit`.
+pub(crate) struct Meta {
+    pub description: String,
+    pub course_section: String,
+    pub unit_time_limit_s: Option<f64>,
+}
+
+/// Checks one variant's raw table.
+pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> {
+    c.unknown_keys(root, "", &schema::key_names(""), "");
+
+    let description = c.required(root, "", &DESCRIPTION, |c, k, v| {
+        c.string(k, v).map(str::to_owned)
+    });
+    let course_section = c.required(root, "", &COURSE_SECTION, |c, k, v| {
+        c.string(k, v).map(str::to_owned)
+    });
+    let backends = c.required(root, "", &BACKENDS, check_backends);
+    let threads = c.defaulted(root, "", &THREADS, |c, k, v| c.count(k, v, &THREADS));
+    let time_limit = c.optional(root, "", &UNIT_TIME_LIMIT, |c, k, v| {
+        c.float(k, v, &UNIT_TIME_LIMIT)
+    });
+
+    let empty = Table::new();
+    let dataset = section(c, root, &DATASET, &empty).and_then(|t| check_dataset(c, t));
+    let model = section(c, root, &MODEL, &empty).and_then(|t| check_model(c, t));
+    let init = section(c, root, &INIT, &empty).and_then(|t| check_init(c, t));
+    let optimizer = section(c, root, &OPTIMIZER, &empty).and_then(|t| check_optimizer(c, t));
+    let regularization =
+        section(c, root, &REGULARIZATION, &empty).and_then(|t| check_regularization(c, t));
+    let training = section(c, root, &TRAINING, &empty).and_then(|t| check_training(c, t));
+
+    // Rules across sections.
+    if let (Some(dataset), Some(model)) = (&dataset, &model) {
+        let head = model.output.head;
+        let (classes, what) = match &dataset.source {
+            DatasetSource::Mnist => (10, "mnist has 10 classes; use".to_string()),
+            DatasetSource::FashionMnist => (10, "fashion_mnist has 10 classes; use".to_string()),
+            DatasetSource::Logic { .. } => (2, String::new()),
+            DatasetSource::Blobs(blobs) => (
+                blobs.classes,
+                format!(
+                    "blobs has classes = {}; set dataset.classes = 2 or use",
+                    blobs.classes
+                ),
+            ),
+        };
+        if matches!(
+            head,
+            OutputHead::SigmoidBinaryCrossEntropy | OutputHead::Step
+        ) && classes != 2
+        {
+            c.push(
+                "model.output",
+                Some(&Value::String(head.name().to_string())),
+                format!("needs a 2-class dataset but {what} softmax_cross_entropy or identity_mse"),
+            );
+        }
+        if head == OutputHead::Step && !model.layers.is_empty() {
+            c.push(
+                "model.layers",
+                None,
+                "the step head allows no hidden layers (it is a single threshold unit); remove them (layers = []) or use sigmoid_binary_cross_entropy",
+            );
+        }
+    }
+    if let (Some(dataset), Some(training)) = (&dataset, &training)
+        && training.early_stopping.is_some()
+        && dataset.validation_fraction <= 0.0
+    {
+        c.push(
+            "training.early_stopping",
+            None,
+            "needs a validation split; set dataset.validation_fraction (e.g. 0.1)",
+        );
+    }
+
+    let run = RunSpec {
+        dataset: dataset?,
+        model: model?,
+        init: init?,
+        optimizer: optimizer?,
+        regularization: regularization?,
+        training: training?,
+        backends: backends?,
+        threads: threads?,
+    };
+    if !c.problems.is_empty() {
+        return None;
+    }
+    let meta = Meta {
+        description: description?,
+        course_section: course_section?,
+        unit_time_limit_s: time_limit?,
+    };
+    Some((meta, run))
+}
+
+/// A section table: required ones report their absence, optional ones (whose default is the
+/// empty table) read as `empty`.
+fn section<'t>(c: &mut Check, root: &'t Table, spec: &Key, empty: &'t Table) -> Option<&'t Table> {
+    match root.get(spec.name) {
+        Some(value) => {
+            let example = match spec.hint {
+                schema::Hint::Text(text) => text.trim_start_matches("add ").to_string(),
+                _ => format!("[{}]", spec.name),
+            };
+            c.table(spec.name, value, &example)
+        }
+        None if spec.default == schema::DefaultValue::Required => {
+            c.push(spec.name, None, format!("missing; {}", spec.missing_hint()));
+            None
+        }
+        None => Some(empty),
+    }
+}
+
+fn check_backends(c: &mut Check, key: &str, value: &Value) -> Option<Vec<String>> {
+    let Type::ChoiceList { what, options } = BACKENDS.ty else {
+        c.push(key, None, "internal error: backends is not a list of names");
+        return None;
+    };
+    let known = options.join(", ");
+    let items = match value {
+        Value::Array(items) if !items.is_empty() => items,
+        other => {
+            c.push(
+                key,
+                Some(other),
+                format!("must be a non-empty array of {what} names; expected some of {known}"),
+            );
+            return None;
+        }
+    };
+    let mut out = Some(Vec::new());
+    for (i, item) in items.iter().enumerate() {
+        let here = format!("{key}[{i}]");
+        let name = match item {
+            Value::String(name) if options.contains(&name.as_str()) => name,
+            Value::String(_) => {
+                c.push(
+                    &here,
+                    Some(item),
+                    format!("unknown {what}; expected one of {known}"),
+                );
+                out = None;
+                continue;
+            }
+            other => {
+                c.push(
+                    &here,
+                    Some(other),
+                    format!("must be a string; expected one of {known}"),
+                );
+                out = None;
+                continue;
+            }
+        };
+        if items.iter().take(i).any(|earlier| earlier == item) {
+            c.push(
+                &here,
+                Some(item),
+                format!("listed twice; list each {what} once"),
+            );
+            out = None;
+            continue;
+        }
+        if let Some(list) = &mut out {
+            list.push(name.clone());
+        }
+    }
+    out
+}
