@@ -54,3 +54,25 @@ fn readme_lists_the_exit_codes_of_the_table() {
 fn readme_lists_the_run_folder_files_and_columns_of_the_schema() {
     check_block("run-folder-files", &nnbench::run_folder::files_markdown());
 }
+
+#[test]
+fn readme_shows_a_scenario_error_as_the_program_prints_it() {
+    // mnist_adam with an out-of-range constant and a required key removed.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mnist_adam.toml");
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("beta1 = 0.9", "beta1 = 1.5")
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("epochs"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let error = nnbench_core::spec::parse::parse_scenario(
+        "bad",
+        "scenarios/bad.toml",
+        &text,
+        &Default::default(),
+    )
+    .expect_err("the scenario is wrong twice");
+    assert_eq!(error.problems.len(), 2, "{error}");
+    check_block("scenario-error", &format!("```text\nerror: {error}\n```\n"));
+}

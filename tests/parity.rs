@@ -34,9 +34,19 @@ fn every_backend_follows_the_native_loss_curve() {
         5 * (built - 1),
         "one row per optimizer and backend"
     );
+    // A framework installed outside cargo (the Python peers) may be missing here: its rows say
+    // not_built, unless CI asked for every peer (NNBENCH_REQUIRE_PEERS=1).
+    let require_peers = std::env::var("NNBENCH_REQUIRE_PEERS").is_ok_and(|v| v == "1");
     for row in &rows {
         let backend = field(row, "backend");
         let optimizer = field(row, "optimizer");
+        if field(row, "status") == "not_built" && !require_peers {
+            eprintln!(
+                "{backend} {optimizer}: not_built here ({})",
+                field(row, "note")
+            );
+            continue;
+        }
         assert_eq!(field(row, "status"), "ok", "{backend} {optimizer}");
         assert_eq!(field(row, "steps"), "200", "{backend} {optimizer}");
         let drift: f64 = field(row, "max_rel_loss_diff").parse().unwrap();
