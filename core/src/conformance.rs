@@ -385,17 +385,25 @@ fn linear_with(set: &[(&str, &str)]) -> RunSpec {
 pub fn optimizer_steps_match_their_formulas(backend: &dyn Backend) {
     for optimizer in OPTIMIZERS {
         let run = linear_with(&[("optimizer", optimizer)]);
-        if !supports(backend, &run)
-            || crate::step_parity::declares_optimizer_difference(backend, &run)
-        {
+        if !supports(backend, &run) {
             continue;
         }
         let difference = two_steps_difference(backend, &run);
+        let name = run.optimizer.kind.name();
+        // A difference the backend names (Keras's RMSprop divides by √(s + ε)) is reported in
+        // parity, not held to the spec's formula here.
+        if crate::step_parity::declares_optimizer_difference(backend, &run) {
+            println!(
+                "{}: {name} differs from its formula by {difference}, as it declares",
+                backend.name()
+            );
+            assert!(difference.is_finite(), "{}: {name}", backend.name());
+            continue;
+        }
         assert!(
             difference < 1e-5,
-            "{}: {} differs from its formula by {difference}",
-            backend.name(),
-            run.optimizer.kind.name()
+            "{}: {name} differs from its formula by {difference}",
+            backend.name()
         );
     }
 }
