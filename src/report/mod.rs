@@ -21,7 +21,9 @@ use anyhow::{Context as _, Result};
 
 use crate::run_folder::{
     self, BoundaryRow, EpochRow, PointRow, RunFolder, RunFolderError, SummaryRow, UnitRow,
+    UnitTable,
 };
+use crate::shard::UnitKey;
 use crate::sink::Sink;
 
 /// One value per (unit, epoch, layer): a gradient norm or a share of dead units.
@@ -33,6 +35,19 @@ pub struct LayerRow {
     pub epoch: u64,
     pub layer: u64,
     pub value: f64,
+}
+
+impl LayerRow {
+    fn new(unit: UnitKey, epoch: u64, layer: u64, value: f64) -> LayerRow {
+        LayerRow {
+            variant: unit.variant,
+            backend: unit.backend,
+            seed: unit.seed,
+            epoch,
+            layer,
+            value,
+        }
+    }
 }
 
 /// Everything the report and the plots are made from.
@@ -56,27 +71,13 @@ impl RunData {
                 .grad_norms
                 .unwrap_or_default()
                 .into_iter()
-                .map(|r| LayerRow {
-                    variant: r.variant,
-                    backend: r.backend,
-                    seed: r.seed,
-                    epoch: r.epoch,
-                    layer: r.layer,
-                    value: r.grad_norm,
-                })
+                .map(|r| LayerRow::new(r.key(), r.epoch, r.layer, r.grad_norm))
                 .collect(),
             dead_units: folder
                 .dead_units
                 .unwrap_or_default()
                 .into_iter()
-                .map(|r| LayerRow {
-                    variant: r.variant,
-                    backend: r.backend,
-                    seed: r.seed,
-                    epoch: r.epoch,
-                    layer: r.layer,
-                    value: r.dead_fraction,
-                })
+                .map(|r| LayerRow::new(r.key(), r.epoch, r.layer, r.dead_fraction))
                 .collect(),
             epochs: folder.epochs,
             units: folder.units,
