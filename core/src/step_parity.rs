@@ -480,3 +480,83 @@ pub fn bad_batches_are_errors_not_panics(pair: Pair<'_>) {
     };
     assert!(pair.candidate.build(&setup).is_err());
 }
+
+/// Trains `candidate` and `reference` from the same initial weights for `steps` steps at rate
+/// `lr` on a larger problem than the suite's (8 features, 4 classes, two hidden layers, 8
+/// batches of 32 rows in a seeded order) and returns the worst relative difference of their
+/// losses over the steps: the long-run drift the backends' parity tests bound.
+pub fn long_run_drift(
+    candidate: &dyn Backend,
+    reference: &dyn Backend,
+    kind: OptimizerKind,
+    steps: usize,
+    lr: f32,
+) -> f32 {
+    const ROWS: usize = 32;
+    const FEATURES: usize = 8;
+    const CLASSES: usize = 4;
+    let mut run = run(
+        vec![dense(16, Activation::Relu), dense(12, Activation::Tanh)],
+        OutputHead::SoftmaxCrossEntropy,
+        kind,
+    );
+    run.optimizer.learning_rate = f64::from(lr);
+    let network = Network::new(&run.model, FEATURES, CLASSES);
+    let init = crate::init::initial_weights(&network, &run.init, 11).unwrap();
+    let mut rng = Rng::new(5);
+    let batches: Vec<(Vec<f32>, Vec<u32>)> = (0..8)
+        .map(|_| {
+            let labels: Vec<u32> = (0..ROWS).map(|_| rng.below(CLASSES) as u32).collect();
+            let inputs = labels
+                .iter()
+                .flat_map(|&label| {
+                    (0..FEATURES)
+                        .map(|f| {
+                            let centre = if f % CLASSES == label as usize {
+                                1.5
+                            } else {
+                                0.0
+                            };
+                            (centre + rng.normal()) as f32
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            (inputs, labels)
+        })
+        .collect();
+    let build = |backend: &dyn Backend| {
+        backend
+            .build(&TrainerSetup {
+                run: &run,
+                network: &network,
+                init: Some(&init),
+                seed: 0,
+                threads: 1,
+            })
+            .unwrap()
+    };
+    let (mut ours, mut theirs) = (build(candidate), build(reference));
+    let mut worst = 0.0f32;
+    for step in 0..steps {
+        let (inputs, labels) = &batches[step % batches.len()];
+        let targets = encode_targets(labels, CLASSES);
+        let batch = Batch {
+            inputs,
+            rows: ROWS,
+            features: FEATURES,
+            labels,
+            targets: &targets,
+        };
+        let a = ours.train_batch(&batch, lr).unwrap().loss;
+        let b = theirs.train_batch(&batch, lr).unwrap().loss;
+        assert!(a.is_finite(), "{}: step {step} loss {a}", candidate.name());
+        worst = worst.max((a - b).abs() / b.abs().max(1e-3));
+    }
+    println!(
+        "{} {}: {steps} steps, worst relative loss difference {worst:e}",
+        candidate.name(),
+        kind.name()
+    );
+    worst
+}

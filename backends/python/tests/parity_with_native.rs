@@ -4,11 +4,9 @@
 //! the capability file names). Skipped where the peers are not installed, unless
 //! `NNBENCH_REQUIRE_PEERS=1`.
 
-use nnbench_core::metrics::encode_targets;
-use nnbench_core::rng::Rng;
 use nnbench_core::spec::{Activation, InitScheme, OptimizerKind, OutputHead};
-use nnbench_core::step_parity::{ADAM, dense, run};
-use nnbench_core::{Backend, Batch, Network, TrainerSetup};
+use nnbench_core::step_parity::{ADAM, dense, long_run_drift, run};
+use nnbench_core::{Backend, Network, TrainerSetup};
 use nnbench_native::NativeBackend;
 use nnbench_python::{Framework, PythonBackend, peers};
 
@@ -58,76 +56,8 @@ fn framework_default_init_is_seeded(backend: PythonBackend) {
     }
 }
 
-/// 200 steps on a larger problem with batches in a seeded order: the worst relative loss
-/// difference against native.
 fn long_run(backend: PythonBackend, kind: OptimizerKind, steps: usize, lr: f32) -> f32 {
-    const ROWS: usize = 32;
-    const FEATURES: usize = 8;
-    const CLASSES: usize = 4;
-    let mut run = run(
-        vec![dense(16, Activation::Relu), dense(12, Activation::Tanh)],
-        OutputHead::SoftmaxCrossEntropy,
-        kind,
-    );
-    run.optimizer.learning_rate = f64::from(lr);
-    let network = Network::new(&run.model, FEATURES, CLASSES);
-    let init = nnbench_core::init::initial_weights(&network, &run.init, 11).unwrap();
-    let mut rng = Rng::new(5);
-    let batches: Vec<(Vec<f32>, Vec<u32>)> = (0..8)
-        .map(|_| {
-            let labels: Vec<u32> = (0..ROWS).map(|_| rng.below(CLASSES) as u32).collect();
-            let inputs = labels
-                .iter()
-                .flat_map(|&label| {
-                    (0..FEATURES)
-                        .map(|f| {
-                            let centre = if f % CLASSES == label as usize {
-                                1.5
-                            } else {
-                                0.0
-                            };
-                            (centre + rng.normal()) as f32
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            (inputs, labels)
-        })
-        .collect();
-    let build = |backend: &dyn Backend| {
-        backend
-            .build(&TrainerSetup {
-                run: &run,
-                network: &network,
-                init: Some(&init),
-                seed: 0,
-                threads: 1,
-            })
-            .unwrap()
-    };
-    let (mut python, mut native) = (build(&backend), build(&NativeBackend));
-    let mut worst = 0.0f32;
-    for step in 0..steps {
-        let (inputs, labels) = &batches[step % batches.len()];
-        let targets = encode_targets(labels, CLASSES);
-        let batch = Batch {
-            inputs,
-            rows: ROWS,
-            features: FEATURES,
-            labels,
-            targets: &targets,
-        };
-        let a = python.train_batch(&batch, lr).unwrap().loss;
-        let b = native.train_batch(&batch, lr).unwrap().loss;
-        assert!(a.is_finite(), "{}: step {step} loss {a}", backend.name());
-        worst = worst.max((a - b).abs() / b.abs().max(1e-3));
-    }
-    println!(
-        "{} {}: {steps} steps, worst relative loss difference {worst:e}",
-        backend.name(),
-        kind.name()
-    );
-    worst
+    long_run_drift(&backend, &NativeBackend, kind, steps, lr)
 }
 
 fn plain_sgd_follows_native_over_200_steps(backend: PythonBackend) {

@@ -2,11 +2,9 @@
 //! step-parity suite ([`nnbench_core::step_parity`]), tch's own default init, and long runs of
 //! plain SGD and Adam on a larger problem.
 
-use nnbench_core::metrics::encode_targets;
-use nnbench_core::rng::Rng;
 use nnbench_core::spec::{Activation, InitScheme, OptimizerKind, OutputHead};
-use nnbench_core::step_parity::{ADAM, dense, run};
-use nnbench_core::{Backend, Batch, Network, TrainerSetup};
+use nnbench_core::step_parity::{ADAM, dense, long_run_drift, run};
+use nnbench_core::{Backend, Network, TrainerSetup};
 use nnbench_native::NativeBackend;
 use nnbench_tch::TchBackend;
 
@@ -53,76 +51,8 @@ fn framework_default_init_is_seeded_and_tchs_own() {
 /// Many steps on a larger problem with batches in a seeded order: the loss curves stay within
 /// `relative` of native's at every step.
 fn long_run(kind: OptimizerKind, steps: usize, lr: f32, relative: f32) {
-    const ROWS: usize = 32;
-    const FEATURES: usize = 8;
-    const CLASSES: usize = 4;
-    let mut run = run(
-        vec![dense(16, Activation::Relu), dense(12, Activation::Tanh)],
-        OutputHead::SoftmaxCrossEntropy,
-        kind,
-    );
-    run.optimizer.learning_rate = 0.05;
-    let network = Network::new(&run.model, FEATURES, CLASSES);
-    let init = nnbench_core::init::initial_weights(&network, &run.init, 11).unwrap();
-    let mut rng = Rng::new(5);
-    let batches: Vec<(Vec<f32>, Vec<u32>)> = (0..8)
-        .map(|_| {
-            let labels: Vec<u32> = (0..ROWS).map(|_| rng.below(CLASSES) as u32).collect();
-            let inputs = labels
-                .iter()
-                .flat_map(|&label| {
-                    (0..FEATURES)
-                        .map(|f| {
-                            let centre = if f % CLASSES == label as usize {
-                                1.5
-                            } else {
-                                0.0
-                            };
-                            (centre + rng.normal()) as f32
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            (inputs, labels)
-        })
-        .collect();
-    let build = |backend: &dyn Backend| {
-        backend
-            .build(&TrainerSetup {
-                run: &run,
-                network: &network,
-                init: Some(&init),
-                seed: 0,
-                threads: 1,
-            })
-            .unwrap()
-    };
-    let (mut tch, mut native) = (build(&TchBackend), build(&NativeBackend));
-    let mut worst = 0.0f32;
-    for step in 0..steps {
-        let (inputs, labels) = &batches[step % batches.len()];
-        let targets = encode_targets(labels, CLASSES);
-        let batch = Batch {
-            inputs,
-            rows: ROWS,
-            features: FEATURES,
-            labels,
-            targets: &targets,
-        };
-        let a = tch.train_batch(&batch, lr).unwrap().loss;
-        let b = native.train_batch(&batch, lr).unwrap().loss;
-        let diff = (a - b).abs() / b.abs().max(1e-3);
-        worst = worst.max(diff);
-        assert!(
-            diff <= relative,
-            "{}: step {step} loss {a} vs native {b}",
-            kind.name()
-        );
-    }
-    println!(
-        "{}: {steps} steps, worst relative loss difference {worst:e}",
-        kind.name()
-    );
+    let worst = long_run_drift(&TchBackend, &NativeBackend, kind, steps, lr);
+    assert!(worst <= relative, "{}: drifts by {worst:e}", kind.name());
 }
 
 #[test]
