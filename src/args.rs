@@ -134,13 +134,20 @@ pub struct DataArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Measured rounds per backend (one harness epoch and one hand-written epoch each), after
+    /// Measured rounds per backend, workload and thread count (every side once each), after
     /// one warm-up round
-    #[arg(long, default_value_t = 10)]
-    pub rounds: usize,
-    /// Intra-op threads (default: the scenario's)
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rounds: u64,
+    /// Thread counts to measure (comma-separated)
+    #[arg(long, value_delimiter = ',', default_value = "1,2",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Vec<u64>,
+    /// Workloads to measure (comma-separated)
+    #[arg(long, value_delimiter = ',', default_value = "mnist_epoch,xor_step")]
+    pub workloads: Vec<BenchWorkload>,
+    /// SGD steps per side and round of the `xor_step` workload
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub tiny_steps: u64,
     /// Backends to measure (default: every built one but the linear reference model)
     #[arg(long, value_delimiter = ',')]
     pub backends: Option<Vec<String>>,
@@ -151,11 +158,37 @@ pub struct BenchArgs {
     /// process of its own
     #[arg(long)]
     pub in_process: bool,
-    /// Measure only this backend and print its result line (what each child process runs)
+    /// Write bench.csv and environment.json into this folder (new or empty) instead of
+    /// results/bench/<run-id>
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Measure only this backend (on the first workload and thread count given) and print its
+    /// row as JSON (what each child process runs)
     #[arg(long, hide = true)]
     pub measure_one: Option<String>,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+/// What `nnbench bench` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchWorkload {
+    /// One epoch of mnist_adam's model (784-128-10 relu, Adam, batch 128) on full MNIST,
+    /// beside the GEMM floor of that epoch
+    #[value(name = "mnist_epoch")]
+    MnistEpoch,
+    /// One SGD step of a 2-4-1 tanh network on the four XOR points (latency-bound)
+    #[value(name = "xor_step")]
+    XorStep,
+}
+
+impl BenchWorkload {
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchWorkload::MnistEpoch => "mnist_epoch",
+            BenchWorkload::XorStep => "xor_step",
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,12 @@ pub struct Environment {
     pub started_at: String,
     pub cpu_model: String,
     pub cores: usize,
+    /// The CPU's vector extensions that matrix kernels use (`avx2 fma avx512f`…).
+    pub cpu_simd: String,
+    /// Which kernels the `gemm` crate (native's products, and candle's on the CPU) was built
+    /// with: its AVX-512 kernels need its `x86-v4` feature, which this build leaves off so that
+    /// candle is built as its users get it.
+    pub gemm_kernels: String,
     /// Intra-op threads the scenario asked every backend for.
     pub threads: usize,
     pub os: String,
@@ -32,6 +38,8 @@ impl Environment {
             started_at: clock::iso8601(),
             cpu_model: cpu_model(),
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu_simd: cpu_simd(),
+            gemm_kernels: GEMM_KERNELS.to_string(),
             threads,
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             rustc: env!("NNBENCH_RUSTC_VERSION"),
@@ -74,6 +82,50 @@ fn cpu_model() -> String {
                 .map(|(_, model)| model.trim().to_string())
         })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// The vector extensions in /proc/cpuinfo's first `flags` line that matter to matrix
+/// kernels, in a fixed order.
+pub fn cpu_simd() -> String {
+    const KNOWN: [&str; 6] = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni"];
+    let flags = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("flags") || line.starts_with("Features"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, flags)| {
+                    flags
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
+        })
+        .unwrap_or_default();
+    KNOWN
+        .iter()
+        .filter(|known| flags.iter().any(|flag| flag == *known))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// See [`Environment::gemm_kernels`].
+pub const GEMM_KERNELS: &str = if cfg!(target_arch = "x86_64") {
+    "gemm 0.19 without x86-v4: AVX2/FMA kernels at most (AVX-512 unused even where present)"
+} else {
+    "gemm 0.19 with its default features"
+};
+
+/// The 1-minute load average when the run started (Linux), to tell a quiet machine from a
+/// shared one.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The global allocator installed by `main.rs` (tests that call the library directly run on the

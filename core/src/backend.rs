@@ -60,6 +60,16 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Trains `task` for its steps with the loop a user of this framework would write, and
+    /// returns the seconds all the steps took (see [`crate::baseline::TinyTask`]); `None` when
+    /// the backend has no such loop.
+    fn hand_written_tiny_steps(
+        &self,
+        _task: &crate::baseline::TinyTask<'_>,
+    ) -> Option<Result<f64, BackendError>> {
+        None
+    }
+
     /// Runs `work`, a whole unit (build, every step, every evaluation), where this framework's
     /// `threads` worker threads live. A backend on a rayon pool enters it once here, so that
     /// its trainer's per-step entries run inline instead of handing every step to another

@@ -55,3 +55,30 @@ impl BaselineTask<'_> {
         Ok(())
     }
 }
+
+/// The latency-bound side of `nnbench bench`: `steps` plain SGD steps of a
+/// `features → hidden (tanh) → 1` network with a sigmoid binary cross-entropy head on the
+/// same `rows` examples every step (XOR's four points), written the way a user of the
+/// framework writes it. At this size a step is all per-call overhead, so its time says what
+/// the framework costs per operation, apart from arithmetic.
+#[derive(Debug, Clone, Copy)]
+pub struct TinyTask<'a> {
+    /// `rows × features`, row-major.
+    pub inputs: &'a [f32],
+    /// `rows` targets, 0 or 1.
+    pub targets: &'a [f32],
+    pub features: usize,
+    pub hidden: usize,
+    pub learning_rate: f64,
+    pub steps: usize,
+    pub threads: usize,
+    pub seed: u64,
+    /// The run the harness side trains (the same model and optimizer).
+    pub run: &'a crate::spec::RunSpec,
+}
+
+impl TinyTask<'_> {
+    pub fn rows(&self) -> usize {
+        self.targets.len()
+    }
+}

@@ -83,6 +83,7 @@ pub fn files_markdown() -> String {
     row::<BoundaryRow>(&mut out);
     row::<PointRow>(&mut out);
     row::<schema::ParityCsvRow>(&mut out);
+    row::<schema::BenchRow>(&mut out);
     for (name, content) in OTHER_FILES {
         out.push_str(&format!("| `{name}` | {content} |\n"));
     }

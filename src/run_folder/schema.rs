@@ -208,6 +208,47 @@ impl Table for ParityCsvRow {
     const ROW: &'static str = "(`nnbench parity` folders) one row per variant and backend: the largest loss and weight differences against native";
 }
 
+/// `bench.csv` (in the folder `nnbench bench` writes): one workload measured on one backend at
+/// one thread count, with the machine it ran on, so that two machines or two commits compare.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchRow {
+    /// `mnist_epoch` (an epoch of mnist_adam's model) or `xor_step` (one SGD step of a 2-4-1
+    /// tanh network on the four XOR points).
+    pub workload: String,
+    pub backend: String,
+    pub threads: u64,
+    /// Measured rounds (after one warm-up round), each timing every side once.
+    pub rounds: u64,
+    #[serde(with = "status_name")]
+    pub status: Status,
+    /// Median seconds per epoch (`mnist_epoch`) or per step (`xor_step`) through the harness.
+    pub harness_s: Option<f64>,
+    /// The same through the framework's own hand-written loop, when the backend has one.
+    pub own_loop_s: Option<f64>,
+    /// Median over rounds of harness / own loop.
+    pub harness_over_own: Option<f64>,
+    /// Median seconds of the epoch's matrix products alone (`mnist_epoch`).
+    pub gemm_floor_s: Option<f64>,
+    /// Median over rounds of the harness epoch / the GEMM floor of the same round.
+    pub floor_multiple: Option<f64>,
+    pub test_accuracy: Option<f64>,
+    pub cpu_model: String,
+    pub cores: u64,
+    pub cpu_simd: String,
+    pub gemm_kernels: String,
+    /// The 1-minute load average when the backend's measurement started.
+    pub load_average: Option<f64>,
+    pub git_commit: String,
+    pub build_profile: String,
+    pub started_at: String,
+    pub reason: String,
+}
+
+impl Table for BenchRow {
+    const FILE: &'static str = "bench.csv";
+    const ROW: &'static str = "(`nnbench bench` folders) one row per workload, backend and thread count: seconds through the harness and the framework's own loop, and the multiple of the GEMM floor";
+}
+
 /// Writes a value computed in `f32` (network inputs and outputs) with the digits of an `f32`,
 /// not the long expansion of its `f64` image.
 fn single_precision<S: serde::Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {

@@ -5,13 +5,13 @@
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::loss::{BinaryCrossEntropyLossConfig, CrossEntropyLossConfig};
 use burn::nn::{Linear, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::relu;
+use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
+use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use nnbench_core::BackendError;
-use nnbench_core::baseline::BaselineTask;
+use nnbench_core::baseline::{BaselineTask, TinyTask};
 
 #[derive(Module, Debug)]
 struct Classifier {
@@ -58,6 +58,45 @@ pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
             model = Some(optimizer.step(task.learning_rate, current, grads));
             Ok::<(), std::convert::Infallible>(())
         });
+        started.elapsed().as_secs_f64()
+    }))
+}
+
+/// The tiny network of `nnbench bench`'s `xor_step` workload, in the same style: two
+/// `Linear`s, tanh, burn's `BinaryCrossEntropyLoss` on logits and its `Sgd`, the batch made
+/// into tensors once.
+pub fn tiny_steps(task: &TinyTask<'_>) -> Result<f64, BackendError> {
+    let pool = nnbench_core::threads::rayon_pool(task.threads.max(1))?;
+    Ok(pool.install(|| {
+        let device = Device::flex().autodiff();
+        device.seed(task.seed);
+        let mut model = Some(Classifier {
+            hidden: LinearConfig::new(task.features, task.hidden).init(&device),
+            output: LinearConfig::new(task.hidden, 1).init(&device),
+        });
+        let mut optimizer = SgdConfig::new().init();
+        let loss_function = BinaryCrossEntropyLossConfig::new()
+            .with_logits(true)
+            .init(&device);
+        let rows = task.rows();
+        let x = Tensor::<2>::from_data(
+            TensorData::new(task.inputs.to_vec(), [rows, task.features]),
+            &device,
+        );
+        let targets: Vec<i64> = task.targets.iter().map(|&t| t as i64).collect();
+        let y = Tensor::<1, Int>::from_data(TensorData::new(targets, [rows]), &device);
+        let started = Instant::now();
+        for _ in 0..task.steps {
+            let current = model.take().expect("put back after every step");
+            let logits = current
+                .output
+                .forward(tanh(current.hidden.forward(x.clone())))
+                .reshape([rows]);
+            let loss = loss_function.forward(logits, y.clone());
+            let _ = loss.clone().into_scalar::<f32>();
+            let grads = GradientsParams::from_grads(loss.backward(), &current);
+            model = Some(optimizer.step(task.learning_rate, current, grads));
+        }
         started.elapsed().as_secs_f64()
     }))
 }

@@ -5,9 +5,9 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{AdamW, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{AdamW, Linear, Module, Optimizer, ParamsAdamW, SGD, VarBuilder, VarMap};
 use nnbench_core::BackendError;
-use nnbench_core::baseline::BaselineTask;
+use nnbench_core::baseline::{BaselineTask, TinyTask};
 
 use crate::error::OrFramework;
 
@@ -52,5 +52,33 @@ fn run(task: &BaselineTask<'_>) -> candle_core::Result<f64> {
         let _ = loss.to_scalar::<f32>()?;
         optimizer.backward_step(&loss)
     })?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// The tiny network of `nnbench bench`'s `xor_step` workload, in the same style: two
+/// `Linear`s, tanh, candle's `binary_cross_entropy_with_logit` and `SGD::backward_step`, the
+/// batch made into tensors once.
+pub fn tiny_steps(task: &TinyTask<'_>) -> Result<f64, BackendError> {
+    let pool = crate::threads::pool(task.threads)?;
+    pool.install(|| run_tiny(task).or_framework())
+}
+
+fn run_tiny(task: &TinyTask<'_>) -> candle_core::Result<f64> {
+    let device = Device::Cpu;
+    let varmap = VarMap::new();
+    let builder = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+    let hidden = candle_nn::linear(task.features, task.hidden, builder.pp("hidden"))?;
+    let output = candle_nn::linear(task.hidden, 1, builder.pp("output"))?;
+    let mut optimizer = SGD::new(varmap.all_vars(), task.learning_rate)?;
+    let rows = task.rows();
+    let x = Tensor::from_slice(task.inputs, (rows, task.features), &device)?;
+    let y = Tensor::from_slice(task.targets, (rows, 1), &device)?;
+    let started = Instant::now();
+    for _ in 0..task.steps {
+        let logits = output.forward(&hidden.forward(&x)?.tanh()?)?;
+        let loss = candle_nn::loss::binary_cross_entropy_with_logit(&logits, &y)?;
+        let _ = loss.to_scalar::<f32>()?;
+        optimizer.backward_step(&loss)?;
+    }
     Ok(started.elapsed().as_secs_f64())
 }

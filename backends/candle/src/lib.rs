@@ -43,6 +43,13 @@ impl Backend for CandleBackend {
         Some(baseline::epoch(task))
     }
 
+    fn hand_written_tiny_steps(
+        &self,
+        task: &nnbench_core::baseline::TinyTask<'_>,
+    ) -> Option<Result<f64, BackendError>> {
+        Some(baseline::tiny_steps(task))
+    }
+
     fn name(&self) -> &'static str {
         "candle"
     }

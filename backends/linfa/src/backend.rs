@@ -52,6 +52,14 @@ impl Backend for LinfaBackend {
         Some(crate::baseline::epoch(task))
     }
 
+    /// The estimator's own `fit` of the tiny network (plain SGD, full batch).
+    fn hand_written_tiny_steps(
+        &self,
+        task: &nnbench_core::baseline::TinyTask<'_>,
+    ) -> Option<Result<f64, BackendError>> {
+        Some(crate::baseline::tiny_steps(task))
+    }
+
     fn framework_version(&self) -> String {
         format!(
             "linfa {LINFA_VERSION} (nnbench-linfa MlpClassifier on ndarray 0.16, single-threaded)"

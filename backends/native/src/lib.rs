@@ -11,6 +11,7 @@
 //! the parity check measures the framework adapters against.
 
 pub mod activation;
+pub mod baseline;
 pub mod head;
 pub mod matmul;
 pub mod optimizer;
@@ -50,6 +51,17 @@ impl Backend for NativeBackend {
         table.extend(REGULARIZERS.iter().map(|&n| own(Category::Regularizer, n)));
         table.push(own(Category::Init, "framework_default"));
         table
+    }
+
+    fn hand_written_tiny_steps(
+        &self,
+        task: &nnbench_core::baseline::TinyTask<'_>,
+    ) -> Option<Result<f64, BackendError>> {
+        let mut result = None;
+        self.with_threads(task.threads, &mut || {
+            result = Some(baseline::tiny_steps(task));
+        });
+        result
     }
 
     /// One thread computes on the calling thread; more, on the shared rayon pool.

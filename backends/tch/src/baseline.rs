@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use nnbench_core::BackendError;
-use nnbench_core::baseline::BaselineTask;
+use nnbench_core::baseline::{BaselineTask, TinyTask};
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Tensor};
 
@@ -55,5 +55,44 @@ pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
         optimizer.backward_step(&loss);
         Ok::<(), BackendError>(())
     })?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// The tiny network of `nnbench bench`'s `xor_step` workload, in the same style: `nn::seq`,
+/// tanh, `binary_cross_entropy_with_logits`, `nn::Sgd` and `backward_step`, the batch made
+/// into tensors once.
+pub fn tiny_steps(task: &TinyTask<'_>) -> Result<f64, BackendError> {
+    threads::apply(task.threads);
+    tch::manual_seed(task.seed as i64);
+    let store = nn::VarStore::new(Device::Cpu);
+    let root = store.root();
+    let (features, hidden) = (task.features as i64, task.hidden as i64);
+    let model = nn::seq()
+        .add(nn::linear(
+            &root / "hidden",
+            features,
+            hidden,
+            Default::default(),
+        ))
+        .add_fn(|x| x.tanh())
+        .add(nn::linear(&root / "output", hidden, 1, Default::default()));
+    let mut optimizer = nn::Sgd::default()
+        .build(&store, task.learning_rate)
+        .or_framework()?;
+    let rows = task.rows() as i64;
+    let x = Tensor::f_from_slice(task.inputs)
+        .and_then(|x| x.f_view([rows, features]))
+        .or_framework()?;
+    let y = Tensor::f_from_slice(task.targets)
+        .and_then(|y| y.f_view([rows, 1]))
+        .or_framework()?;
+    let started = Instant::now();
+    for _ in 0..task.steps {
+        let loss = model
+            .forward(&x)
+            .binary_cross_entropy_with_logits::<Tensor>(&y, None, None, tch::Reduction::Mean);
+        let _ = loss.f_double_value(&[]).or_framework()?;
+        optimizer.backward_step(&loss);
+    }
     Ok(started.elapsed().as_secs_f64())
 }

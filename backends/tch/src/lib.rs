@@ -95,6 +95,13 @@ impl Backend for TchBackend {
         Some(baseline::epoch(task))
     }
 
+    fn hand_written_tiny_steps(
+        &self,
+        task: &nnbench_core::baseline::TinyTask<'_>,
+    ) -> Option<Result<f64, BackendError>> {
+        Some(baseline::tiny_steps(task))
+    }
+
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError> {
         Ok(Box::new(trainer::TchTrainer::new(setup)?))
     }
