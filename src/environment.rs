@@ -18,6 +18,9 @@ pub struct Environment {
     /// with: its AVX-512 kernels need its `x86-v4` feature, which this build leaves off so that
     /// candle is built as its users get it.
     pub gemm_kernels: String,
+    /// The thread-count variables as the frameworks saw them (`main` sets candle's: see
+    /// `nnbench_candle::threads`).
+    pub thread_env: String,
     /// Intra-op threads the scenario asked every backend for.
     pub threads: usize,
     pub os: String,
@@ -40,6 +43,7 @@ impl Environment {
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cpu_simd: cpu_simd(),
             gemm_kernels: GEMM_KERNELS.to_string(),
+            thread_env: thread_env(),
             threads,
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             rustc: env!("NNBENCH_RUSTC_VERSION"),
@@ -106,6 +110,19 @@ pub fn cpu_simd() -> String {
         .iter()
         .filter(|known| flags.iter().any(|flag| flag == *known))
         .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `NAME=value` of each thread-count variable that is set.
+fn thread_env() -> String {
+    ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS", "OMP_NUM_THREADS"]
+        .iter()
+        .filter_map(|name| {
+            std::env::var(name)
+                .ok()
+                .map(|value| format!("{name}={value}"))
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }

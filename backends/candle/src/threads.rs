@@ -9,6 +9,13 @@
 //! as the optimizer's update of a 784 × 128 weight). That pool ignores rayon's; on a busy
 //! machine its spinning makes a one-thread run several times slower. A program that runs
 //! candle with one thread count calls [`set_process_threads`] first.
+//!
+//! candle 0.11 also asks, at every matrix product, how many threads to tell `gemm` about
+//! (`candle_core::utils::get_num_threads`): from `RAYON_NUM_THREADS`, or else by reading
+//! `/proc/cpuinfo` to count physical cores, every time. On the 2-4-1 XOR network that file read
+//! was most of a step (356 µs per step in candle's own loop, measured by `nnbench bench`).
+//! [`set_process_threads`] therefore also sets `RAYON_NUM_THREADS` to the count candle
+//! computes itself, so every product gets the same number without the read.
 
 use std::sync::Arc;
 
@@ -20,8 +27,9 @@ pub fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, BackendError> {
 }
 
 /// Sets `CANDLE_NUM_THREADS` to `threads` unless the environment already sets it, so that
-/// candle's process-wide pools match the runs' thread count. It takes effect only before
-/// candle's first tensor operation in the process.
+/// candle's process-wide pools match the runs' thread count, and `RAYON_NUM_THREADS` to the
+/// count candle would compute at each product, unless set (see the module docs). It takes
+/// effect only before candle's first tensor operation in the process.
 ///
 /// # Safety
 ///
@@ -31,5 +39,10 @@ pub unsafe fn set_process_threads(threads: usize) {
     if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
         // SAFETY: the caller guarantees that no other thread touches the environment.
         unsafe { std::env::set_var("CANDLE_NUM_THREADS", threads.max(1).to_string()) };
+    }
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let candle_default = candle_core::utils::get_num_threads();
+        // SAFETY: as above.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", candle_default.to_string()) };
     }
 }
