@@ -77,45 +77,140 @@ impl Optimizer {
         }
     }
 
-    pub fn step(&mut self, params: &mut [f32], grads: &[f32], learning_rate: f32) {
+    /// One step over every parameter, in `threads` contiguous shares run side by side when
+    /// there are enough parameters to pay for it (each element's update is independent, so the
+    /// result does not depend on the thread count).
+    pub fn step(&mut self, params: &mut [f32], grads: &[f32], learning_rate: f32, threads: usize) {
         self.step = self.step.saturating_add(1);
-        let lr = learning_rate;
-        match self.kind {
-            OptimizerKind::Sgd => {
-                for (p, &g) in params.iter_mut().zip(grads) {
-                    *p -= lr * g;
-                }
+        let rule = Rule::new(self.kind, self.step, learning_rate);
+        let len = params.len();
+        let shares = if len >= PARALLEL_MIN_PARAMETERS {
+            threads.max(1)
+        } else {
+            1
+        };
+        if shares == 1 {
+            rule.apply(params, grads, &mut self.first, &mut self.second);
+            return;
+        }
+        let share = len.div_ceil(shares);
+        let firsts = state_shares(&mut self.first, share, shares);
+        let seconds = state_shares(&mut self.second, share, shares);
+        rayon::scope(|scope| {
+            let parts = params
+                .chunks_mut(share)
+                .zip(grads.chunks(share))
+                .zip(firsts.into_iter().zip(seconds));
+            for ((p, g), (m, v)) in parts {
+                scope.spawn(move |_| rule.apply(p, g, m, v));
             }
-            OptimizerKind::Momentum { momentum, nesterov } => {
-                let mu = momentum as f32;
-                let state = params.iter_mut().zip(grads).zip(&mut self.first);
-                for ((p, &g), v) in state {
-                    *v = mu * *v + g;
-                    *p -= lr * if nesterov { g + mu * *v } else { *v };
-                }
-            }
-            OptimizerKind::Rmsprop { alpha, epsilon } => {
-                let (alpha, epsilon) = (alpha as f32, epsilon as f32);
-                let state = params.iter_mut().zip(grads).zip(&mut self.first);
-                for ((p, &g), s) in state {
-                    *s = alpha * *s + (1.0 - alpha) * g * g;
-                    *p -= lr * g / (s.sqrt() + epsilon);
-                }
-            }
+        });
+    }
+}
+
+/// `state` in shares of `share` values, or `shares` empty slices when the rule keeps none.
+fn state_shares(state: &mut [f32], share: usize, shares: usize) -> Vec<&mut [f32]> {
+    if state.is_empty() {
+        (0..shares).map(|_| &mut [][..]).collect()
+    } else {
+        state.chunks_mut(share).collect()
+    }
+}
+
+/// Below this many parameters an optimizer step runs on one thread.
+const PARALLEL_MIN_PARAMETERS: usize = 1 << 15;
+
+/// One step's constants of an optimizer's formula.
+#[derive(Clone, Copy)]
+enum Rule {
+    Sgd {
+        lr: f32,
+    },
+    Momentum {
+        lr: f32,
+        mu: f32,
+        nesterov: bool,
+    },
+    Rmsprop {
+        lr: f32,
+        alpha: f32,
+        epsilon: f32,
+    },
+    Adam {
+        beta1: f32,
+        beta2: f32,
+        epsilon: f32,
+        step_size: f32,
+        root_correction2: f32,
+    },
+}
+
+impl Rule {
+    fn new(kind: OptimizerKind, step: i32, lr: f32) -> Rule {
+        match kind {
+            OptimizerKind::Sgd => Rule::Sgd { lr },
+            OptimizerKind::Momentum { momentum, nesterov } => Rule::Momentum {
+                lr,
+                mu: momentum as f32,
+                nesterov,
+            },
+            OptimizerKind::Rmsprop { alpha, epsilon } => Rule::Rmsprop {
+                lr,
+                alpha: alpha as f32,
+                epsilon: epsilon as f32,
+            },
             OptimizerKind::Adam {
                 beta1,
                 beta2,
                 epsilon,
             } => {
-                let correction1 = 1.0 - beta1.powi(self.step);
-                let correction2 = 1.0 - beta2.powi(self.step);
-                let (beta1, beta2, epsilon) = (beta1 as f32, beta2 as f32, epsilon as f32);
-                let step_size = lr / correction1 as f32;
-                let root_correction2 = correction2.sqrt() as f32;
+                let correction1 = 1.0 - beta1.powi(step);
+                let correction2 = 1.0 - beta2.powi(step);
+                Rule::Adam {
+                    beta1: beta1 as f32,
+                    beta2: beta2 as f32,
+                    epsilon: epsilon as f32,
+                    step_size: lr / correction1 as f32,
+                    root_correction2: correction2.sqrt() as f32,
+                }
+            }
+        }
+    }
+
+    /// Updates `params` from `grads` and the optimizer's state for those parameters
+    /// (`first`, `second`: empty where the rule keeps none).
+    fn apply(self, params: &mut [f32], grads: &[f32], first: &mut [f32], second: &mut [f32]) {
+        match self {
+            Rule::Sgd { lr } => {
+                for (p, &g) in params.iter_mut().zip(grads) {
+                    *p -= lr * g;
+                }
+            }
+            Rule::Momentum { lr, mu, nesterov } => {
+                let state = params.iter_mut().zip(grads).zip(first);
+                for ((p, &g), v) in state {
+                    *v = mu * *v + g;
+                    *p -= lr * if nesterov { g + mu * *v } else { *v };
+                }
+            }
+            Rule::Rmsprop { lr, alpha, epsilon } => {
+                let state = params.iter_mut().zip(grads).zip(first);
+                for ((p, &g), s) in state {
+                    *s = alpha * *s + (1.0 - alpha) * g * g;
+                    *p -= lr * g / (s.sqrt() + epsilon);
+                }
+            }
+            Rule::Adam {
+                beta1,
+                beta2,
+                epsilon,
+                step_size,
+                root_correction2,
+            } => {
                 let state = params
                     .iter_mut()
                     .zip(grads)
-                    .zip(self.first.iter_mut().zip(&mut self.second));
+                    .zip(first.iter_mut().zip(second));
                 for ((p, &g), (m, v)) in state {
                     *m = beta1 * *m + (1.0 - beta1) * g;
                     *v = beta2 * *v + (1.0 - beta2) * g * g;
@@ -136,14 +231,44 @@ mod tests {
     fn two_steps(kind: OptimizerKind) -> (f32, f32) {
         let mut optimizer = Optimizer::new(kind, 1);
         let mut w = [1.0f32];
-        optimizer.step(&mut w, &[0.5], 0.1);
+        optimizer.step(&mut w, &[0.5], 0.1, 1);
         let first = w[0];
-        optimizer.step(&mut w, &[0.5], 0.1);
+        optimizer.step(&mut w, &[0.5], 0.1, 1);
         (first, w[0])
     }
 
     fn close(a: f32, b: f64) {
         assert!((f64::from(a) - b).abs() < 1e-6, "{a} != {b}");
+    }
+
+    #[test]
+    fn shares_on_threads_give_the_same_numbers_as_one_thread() {
+        let len = PARALLEL_MIN_PARAMETERS * 2 + 7;
+        let grads: Vec<f32> = (0..len).map(|i| ((i as f32) * 0.37).sin()).collect();
+        for kind in [
+            OptimizerKind::Sgd,
+            OptimizerKind::Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                epsilon: 1e-8,
+            },
+        ] {
+            let run = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let mut optimizer = Optimizer::new(kind, len);
+                let mut params = vec![0.5f32; len];
+                pool.install(|| {
+                    for _ in 0..3 {
+                        optimizer.step(&mut params, &grads, 0.01, threads);
+                    }
+                });
+                params
+            };
+            assert_eq!(run(1), run(3));
+        }
     }
 
     #[test]

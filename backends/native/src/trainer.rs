@@ -423,8 +423,12 @@ impl NativeTrainer {
             &mut self.grads,
             &self.weight_ranges,
         );
-        self.optimizer
-            .step(&mut self.params, &self.grads, learning_rate);
+        self.optimizer.step(
+            &mut self.params,
+            &self.grads,
+            learning_rate,
+            self.threads.count(),
+        );
         StepStats { loss, grad_norms }
     }
 }
