@@ -1,6 +1,6 @@
 //! The parts of the README generated from the definitions they describe: the exit codes
-//! (from `exit_codes::TABLE`) and the run folder's files and columns (from the run folder's
-//! schema). Each lives between `<!-- generated: NAME -->` and `<!-- end: NAME -->`; the test
+//! (from `exit_codes::TABLE`), the run folder's files and columns (from the run folder's
+//! schema) and the speed tables (from the `bench.csv` in docs/bench/). Each lives between `<!-- generated: NAME -->` and `<!-- end: NAME -->`; the test
 //! fails when the README drifts, and `NNBENCH_BLESS=1 cargo test --test generated_docs`
 //! rewrites it.
 
@@ -43,6 +43,18 @@ fn check_block(name: &str, generated: &str) {
          --- README ---\n{}\n--- generated ---\n{generated}",
         &text[from..to]
     );
+}
+
+#[test]
+fn readme_speed_tables_are_those_of_the_committed_bench_csv() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/bench/bench.csv");
+    let bytes = std::fs::read(&path).unwrap();
+    let rows = nnbench::run_folder::read::parse_table::<nnbench::run_folder::schema::BenchRow>(
+        &bytes, &path,
+    )
+    .unwrap();
+    assert!(!rows.is_empty());
+    check_block("speed", &nnbench::bench::markdown(&rows));
 }
 
 #[test]

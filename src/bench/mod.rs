@@ -204,6 +204,101 @@ fn line(row: &BenchRow) -> String {
     line
 }
 
+/// The README's speed tables, generated from a `bench.csv`: per workload a row per backend
+/// and thread count, and the machine and load the rows were measured on.
+pub fn markdown(rows: &[BenchRow]) -> String {
+    let mut out = String::new();
+    if let Some(first) = rows.first() {
+        let loads: Vec<f64> = rows.iter().filter_map(|row| row.load_average).collect();
+        let (low, high) = loads
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
+        out.push_str(&format!(
+            "Measured on {} ({} cores; {}), {}; {} build of commit {}, {}; 1-minute load \
+             average {:.1}–{:.1} during the measurements, medians of {} rounds.\n\n",
+            first.cpu_model,
+            first.cores,
+            first.cpu_simd,
+            first.gemm_kernels,
+            first.build_profile,
+            first.git_commit,
+            first.started_at,
+            low,
+            high,
+            first.rounds
+        ));
+    }
+    let fmt = |value: Option<f64>, scale: f64, digits: usize| {
+        value.map_or("-".to_string(), |v| format!("{:.*}", digits, v * scale))
+    };
+    let epochs: Vec<&BenchRow> = rows
+        .iter()
+        .filter(|row| row.workload == BenchWorkload::MnistEpoch.name())
+        .collect();
+    if !epochs.is_empty() {
+        out.push_str(
+            "MNIST epoch of mnist_adam's model (784-128-10 relu, Adam, batch 128):\n\n\
+             | backend | threads | s/epoch | × GEMM floor | GEMM floor s | speed-up over 1 thread | own loop s/epoch | harness / own loop |\n\
+             |---|---|---|---|---|---|---|---|\n",
+        );
+        for row in &epochs {
+            let one_thread = epochs
+                .iter()
+                .find(|other| other.backend == row.backend && other.threads == 1)
+                .and_then(|other| other.harness_s);
+            let speed_up = match (one_thread, row.harness_s) {
+                (Some(one), Some(this)) if row.threads > 1 => Some(one / this),
+                _ => None,
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                row.backend,
+                row.threads,
+                status_or(row, fmt(row.harness_s, 1.0, 3)),
+                fmt(row.floor_multiple, 1.0, 2),
+                fmt(row.gemm_floor_s, 1.0, 3),
+                fmt(speed_up, 1.0, 2),
+                fmt(row.own_loop_s, 1.0, 3),
+                fmt(row.harness_over_own, 1.0, 3),
+            ));
+        }
+        out.push('\n');
+    }
+    let steps: Vec<&BenchRow> = rows
+        .iter()
+        .filter(|row| row.workload == BenchWorkload::XorStep.name())
+        .collect();
+    if !steps.is_empty() {
+        out.push_str(
+            "Tiny net: one SGD step of a 2-4-1 tanh network on the four XOR points:\n\n\
+             | backend | threads | µs/step | own loop µs/step | harness / own loop |\n\
+             |---|---|---|---|---|\n",
+        );
+        for row in &steps {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                row.backend,
+                row.threads,
+                status_or(row, fmt(row.harness_s, 1e6, 1)),
+                fmt(row.own_loop_s, 1e6, 1),
+                fmt(row.harness_over_own, 1.0, 3),
+            ));
+        }
+    }
+    out
+}
+
+/// `value`, or the row's status when it was not measured.
+fn status_or(row: &BenchRow, value: String) -> String {
+    if row.status == Status::Ok {
+        value
+    } else {
+        format!("{} ({})", row.status.name(), row.reason.replace('|', "/"))
+    }
+}
+
 /// The backends `--backends` names (every built one by default), each checked: built, and
 /// not a reference model (the linear baseline is not mnist_adam's network).
 fn selected(wanted: Option<&[String]>) -> Result<Vec<Box<dyn Backend>>, UsageError> {
