@@ -23,8 +23,17 @@ fn main() {
         "cargo:rustc-env=NNBENCH_OPT_LEVEL={}",
         std::env::var("OPT_LEVEL").unwrap_or_default()
     );
-    for path in [".git/HEAD", ".git/index", ".git/refs/heads"] {
-        if std::path::Path::new(path).exists() {
+    // Asked of git, not assumed to be under .git/: in a worktree .git is a file, and a build
+    // that watched .git/HEAD there kept the commit of its first build.
+    let branch = command_output("git", &["rev-parse", "--symbolic-full-name", "HEAD"]);
+    for name in ["HEAD", "index"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(branch.filter(|b| b.starts_with("refs/")))
+    {
+        if let Some(path) = command_output("git", &["rev-parse", "--git-path", &name])
+            && std::path::Path::new(&path).exists()
+        {
             println!("cargo:rerun-if-changed={path}");
         }
     }
