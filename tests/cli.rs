@@ -193,10 +193,13 @@ fn bench_rejects_a_backend_it_cannot_time_before_loading_anything() {
     );
 }
 
-/// Real MNIST (CI fetches it before the tests), one measured round per backend.
+/// Real MNIST (CI fetches it before the tests), one measured round per backend, workload and
+/// thread count, each in a process of its own, and bench.csv with a row for each.
 #[cfg(feature = "burn")]
 #[test]
 fn bench_measures_each_backend_in_a_process_of_its_own() {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().join("bench");
     let output = nnbench(&[
         "bench",
         "--backends",
@@ -205,24 +208,36 @@ fn bench_measures_each_backend_in_a_process_of_its_own() {
         "1",
         "--loads",
         "1",
+        "--threads",
+        "1",
+        "--tiny-steps",
+        "50",
+        "--out",
+        out_dir.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = String::from_utf8_lossy(&output.stdout);
+    let rows = |name: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| line.trim_start().starts_with(name))
+            .map(str::to_string)
+            .collect()
+    };
+    let native = rows("native");
+    assert_eq!(native.len(), 2, "{text}");
     assert!(
-        text.contains("each backend in a process of its own"),
+        native[0].contains(" s/epoch") && native[0].contains("GEMM floor"),
         "{text}"
     );
-    let row = |name: &str| {
-        text.lines()
-            .find(|line| line.trim_start().starts_with(name))
-            .unwrap_or_else(|| panic!("no {name} row in\n{text}"))
-            .to_string()
-    };
-    let native = row("native");
-    assert!(native.contains(" s/epoch"), "{native}");
-    assert!(!native.contains("hand-written"), "{native}");
-    let burn = row("burn");
-    assert!(burn.contains("harness/hand-written"), "{burn}");
+    assert!(
+        native[1].contains("µs/step") && native[1].contains("harness/own"),
+        "{text}"
+    );
+    let burn = rows("burn");
+    assert!(burn[0].contains("harness/own"), "{text}");
+    let csv = std::fs::read_to_string(out_dir.join("bench.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+    assert!(out_dir.join("environment.json").exists());
 }
 
 /// Real MNIST (CI fetches it before the tests), the quick subsets.
