@@ -14,13 +14,13 @@ use serde_json::{Map, Value, json};
 
 use crate::Framework;
 use crate::protocol::{ArrayRef, Message};
-use crate::worker::{Worker, error};
+use crate::worker::{CheckedOut, Worker, error};
 
 pub struct PythonTrainer {
     framework: Framework,
     network: Network,
     /// `weights(&self)` also talks to the worker.
-    worker: RefCell<Worker>,
+    worker: RefCell<CheckedOut>,
     /// Rows of the training split the worker keeps, once it keeps one.
     split_rows: Option<usize>,
     /// The current step's row indices, reused from step to step.
@@ -39,7 +39,7 @@ impl PythonTrainer {
                     .map_err(BackendError::WeightsMismatch)?;
             }
         }
-        let mut worker = Worker::start(framework, setup.threads)?;
+        let mut worker = Worker::check_out(framework, setup.threads)?;
         let mut fields = Map::new();
         fields.insert("spec".into(), spec_json(setup.run, &network)?);
         fields.insert("seed".into(), json!(setup.seed));

@@ -108,6 +108,8 @@ def _step_reply(loss, norms, np):
 def _handle(module, state, header, arrays, np):
     op = header.get("op")
     if op == "build":
+        # A worker serves one unit after another: nothing of the last unit stays.
+        state.clear()
         init = None
         if header.get("has_init"):
             init = {name: np.array(value, dtype=np.float32) for name, value in arrays.items()}
