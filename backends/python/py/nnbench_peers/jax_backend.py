@@ -363,10 +363,12 @@ class Trainer:
             self._step_for(self._batch_rows)
 
     def expect_split(self, rows):
-        """The harness's training split has `rows` rows: an epoch's last batch holds what
-        is left of them, whose shape needs its own compiled step; compiled now, before the
-        clock starts, as the run's batch size was at build."""
-        if self._batch_rows is not None and rows % self._batch_rows:
+        """The harness's training split has `rows` rows: a full-batch run's step, or an
+        epoch's last batch holding what is left of them, needs a step compiled for its shape;
+        compiled now, before the clock starts, as the run's batch size was at build."""
+        if self._batch_rows is None:
+            self._step_for(rows)
+        elif rows % self._batch_rows:
             self._step_for(rows % self._batch_rows)
 
     def _step_for(self, rows):
