@@ -155,7 +155,8 @@ impl Cluster {
         fs::write(
             &conf,
             format!(
-                "# A one-node cluster for tests/slurm.rs: no cgroups, no accounting.\n\
+                "# A one-node cluster for tests/slurm.rs: no cgroups (the process tracker and task\n\
+                 # plugin below), no accounting (the default).\n\
                  ClusterName=nnbench\n\
                  SlurmctldHost={host}(127.0.0.1)\n\
                  SlurmctldPort={ctld}\n\
@@ -174,11 +175,6 @@ impl Cluster {
                  SlurmdLogFile={d}/slurmd.log\n\
                  ProctrackType=proctrack/linuxproc\n\
                  TaskPlugin=task/none\n\
-                 JobAcctGatherType=jobacct_gather/none\n\
-                 AccountingStorageType=accounting_storage/none\n\
-                 JobCompType=jobcomp/none\n\
-                 MpiDefault=none\n\
-                 SwitchType=switch/none\n\
                  SchedulerType=sched/builtin\n\
                  SelectType=select/cons_tres\n\
                  SelectTypeParameters=CR_Core\n\
