@@ -873,3 +873,28 @@ b = [{ name = "r" }, { name = "q r" }]
     let scenario = parse_ok(&text, &LoadOptions::default());
     assert_eq!(names(&scenario), ["epochs=1 lr=0.1", "epochs=2 lr=0.1"]);
 }
+
+/// Every shipped variant name reads as a title: short, no key paths, no sweep syntax.
+#[test]
+fn every_shipped_variant_title_is_readable() {
+    for entry in std::fs::read_dir(SCENARIOS).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let scenario = parse::load_scenario(&path, &LoadOptions::default()).unwrap();
+        for variant in &scenario.variants {
+            let name = &variant.name;
+            assert!(
+                name.len() <= 32
+                    && !name.contains([',', '[', ']', '*', '{'])
+                    && !name.contains("model.")
+                    && !name.contains("optimizer.")
+                    && !name.contains("training."),
+                "{}: variant `{name}` ({})",
+                path.display(),
+                variant.assignment
+            );
+        }
+    }
+}

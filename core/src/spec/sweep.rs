@@ -401,8 +401,8 @@ pub(crate) fn expand(base: &Table, axes: &[Axis], problems: &mut Vec<Problem>) -
 }
 
 /// Variant names made of what differs between variants: each axis's label, bare where it is a
-/// word (`relu`, `adam`), after a short form of its key where it is a number or a flag
-/// (`lr=1.0`), joined by spaces. `None` when two variants would get the same name (the full
+/// word (`relu`, `adam`) or a bundle's name, after a short form of its key where it is a
+/// number or a flag (`lr=1.0`), joined by spaces. `None` when two variants would get the same name (the full
 /// assignments are used then).
 fn short_names(variants: &[Vec<(&Axis, &Point)>]) -> Option<Vec<String>> {
     let names: Vec<String> = variants
@@ -421,11 +421,12 @@ fn short_names(variants: &[Vec<(&Axis, &Point)>]) -> Option<Vec<String>> {
     (sorted.len() == names.len()).then_some(names)
 }
 
-/// One axis's part of a short variant name.
+/// One axis's part of a short variant name: a bundle axis's names are the author's words, a
+/// path axis's value is bare when it is a word.
 fn short_part(key: &str, label: &str) -> String {
     let is_word = label.chars().next().is_some_and(char::is_alphabetic)
         && !matches!(label, "true" | "false" | "inf" | "nan");
-    if is_word {
+    if is_word || !is_path(key) {
         return label.to_string();
     }
     format!("{}={label}", short_key(key))
