@@ -1171,8 +1171,8 @@ fn index(dir: &Path, plan: &Plan, scenarios: &[Option<Scenario>], outcomes: &[Ou
     if plan.quick {
         out.push_str(
             "**This is a `--quick` run**: tiny subsets and one or two epochs, a smoke test. \
-             Figures the course gives for full training (MNIST accuracies, say) are not \
-             expected to hold here; run `nnbench course` for the real figures.\n\n",
+             Checks meant for full training (MNIST accuracies, say) are not expected to \
+             hold here; run `nnbench course` for the real figures.\n\n",
         );
     }
     out.push_str(&format!("Options: {}.\n\n", options_text(plan)));
@@ -1279,4 +1279,70 @@ fn index(dir: &Path, plan: &Plan, scenarios: &[Option<Scenario>], outcomes: &[Ou
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lesson_names_a_chapter_and_the_chapters_follow_the_course() {
+        for lesson in LESSONS {
+            assert!(
+                CHAPTERS.iter().any(|c| c.id == lesson.chapter),
+                "{}",
+                lesson.scenario
+            );
+        }
+        let ids: Vec<&str> = CHAPTERS.iter().map(|c| c.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "perceptron",
+                "mlp",
+                "backpropagation",
+                "activations",
+                "gradients",
+                "optimizers",
+                "mnist",
+                "regularization",
+                "sklearn",
+                "beyond"
+            ]
+        );
+        for id in KEYWORD_ORDER {
+            assert!(ids.contains(&id), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_scenario_missing_from_the_lessons_is_placed_by_its_course_section() {
+        let chapter = |section: &str| CHAPTERS[chapter_of("new_one", section)].id;
+        assert_eq!(chapter("MNIST with a convolutional network"), "mnist");
+        assert_eq!(chapter("Multi-layer perceptron: hidden layers"), "mlp");
+        assert_eq!(
+            chapter("The Rosenblatt perceptron; its learning rule"),
+            "perceptron"
+        );
+        assert_eq!(chapter("Optimizers: Adam's epsilon"), "optimizers");
+        assert_eq!(
+            chapter("Regularization: dropout on MNIST"),
+            "regularization"
+        );
+        assert_eq!(chapter("MLP avec scikit-learn"), "sklearn");
+        assert_eq!(chapter("Exploding gradients"), "gradients");
+        assert_eq!(chapter("Something else entirely"), "beyond");
+        // A listed scenario keeps its lesson's chapter whatever its section says.
+        assert_eq!(CHAPTERS[chapter_of("mnist_adam", "Optimizers")].id, "mnist");
+    }
+
+    #[test]
+    fn figures_read_as_people_write_them() {
+        assert_eq!(scientific(2.2e-5), "2.2·10⁻⁵");
+        assert_eq!(scientific(0.5), "0.500");
+        assert_eq!(scientific(12345.0), "1.2·10⁴");
+        assert_eq!(first_activation("leaky_relu128-leaky_relu64"), "leaky_relu");
+        assert_eq!(first_activation("sigmoid128-sigmoid64"), "sigmoid");
+        assert_eq!(first("and lr=0.2 zeros"), "and");
+    }
 }

@@ -222,3 +222,77 @@ fn a_killed_quick_course_resumes_running_every_scenario_and_unit_once() {
         assert!(name.chars().count() <= 80, "{}", file.display());
     }
 }
+
+/// A scenario the course table does not list still runs, placed by its `course_section`; one
+/// whose dataset is missing does not stop the others: the index says why, the exit code is 6.
+#[test]
+fn an_unlisted_scenario_is_placed_by_its_section_and_a_missing_dataset_is_reported() {
+    let temp = tempfile::tempdir().unwrap();
+    let scenarios = temp.path().join("scenarios");
+    std::fs::create_dir_all(&scenarios).unwrap();
+    let shipped = |name: &str| {
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml")),
+        )
+        .unwrap()
+    };
+    let section = |text: String, section: &str| {
+        text.lines()
+            .map(|line| {
+                if line.starts_with("course_section") {
+                    format!("course_section = \"{section}\"")
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    std::fs::write(
+        scenarios.join("zz_new_xor.toml"),
+        section(
+            shipped("xor_mlp"),
+            "Multi-layer perceptron: a new experiment",
+        ),
+    )
+    .unwrap();
+    std::fs::write(scenarios.join("mnist_sgd.toml"), shipped("mnist_sgd")).unwrap();
+    let empty = temp.path().join("no-data");
+    std::fs::create_dir_all(&empty).unwrap();
+    let course = temp.path().join("course");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "course",
+            "--backends",
+            "native",
+            "--no-fetch",
+            "--data-dir",
+            path(&empty),
+        ];
+        args.extend(extra);
+        Command::new(env!("CARGO_BIN_EXE_nnbench"))
+            .args(&args)
+            .env("NNBENCH_SCENARIOS", &scenarios)
+            .current_dir(temp.path())
+            .output()
+            .unwrap()
+    };
+    let output = run(&["--quick", "--out", path(&course)]);
+    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+    let index = std::fs::read_to_string(course.join("index.md")).unwrap();
+    let new = index.find("### zz_new_xor").expect("the new scenario");
+    let mlp = index.find(". The multi-layer perceptron").unwrap();
+    let mnist = index.find(". MNIST").unwrap();
+    assert!(mlp < new && new < mnist, "{index}");
+    assert!(index.contains("not in nnbench's course table"), "{index}");
+    assert!(index.contains("**Not run:**"), "{index}");
+    assert!(index.contains("mnist"), "{index}");
+    // Resuming keeps what ran and tries the missing one again.
+    let units = std::fs::read_to_string(course.join("01_zz_new_xor/units.csv")).unwrap();
+    let output = run(&["--resume", path(&course)]);
+    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(course.join("01_zz_new_xor/units.csv")).unwrap(),
+        units
+    );
+}

@@ -306,6 +306,10 @@ fn difference(
         .collect()
 }
 
+/// One backend's line of a difference panel: its index among the others, its name, and
+/// (epoch, mean |difference|).
+type DiffLine<'a> = (usize, &'a String, Vec<(f64, f64)>);
+
 /// Each backend's distance from native per epoch (loss and accuracy), when native and
 /// another backend both ran the variant.
 fn differences(data: &RunData, variant: &str) -> Result<Option<Plot>> {
@@ -321,7 +325,7 @@ fn differences(data: &RunData, variant: &str) -> Result<Option<Plot>> {
         return Ok(None);
     }
     let others: Vec<&String> = backends.iter().filter(|b| *b != "native").collect();
-    let panels: [(&str, Vec<(usize, &String, Vec<(f64, f64)>)>); 2] = [
+    let panels: [(&str, Vec<DiffLine>); 2] = [
         (
             "|training loss − native's|",
             others
