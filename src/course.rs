@@ -768,20 +768,24 @@ impl Evidence {
 
     /// The largest |train loss − native's| over every variant, seed and epoch.
     fn largest_loss_difference(&self, backend: &str) -> Option<f64> {
-        let mut largest: Option<f64> = None;
-        for row in self.data.epochs.iter().filter(|e| e.backend == backend) {
-            let Some(native) = self.data.epochs.iter().find(|n| {
-                n.backend == "native"
-                    && n.variant == row.variant
-                    && n.seed == row.seed
-                    && n.epoch == row.epoch
-            }) else {
-                continue;
-            };
-            let d = (row.train_loss - native.train_loss).abs();
-            largest = Some(largest.map_or(d, |l: f64| l.max(d)));
-        }
-        largest
+        let native: std::collections::HashMap<(&str, u64, u64), f64> = self
+            .data
+            .epochs
+            .iter()
+            .filter(|e| e.backend == "native")
+            .map(|e| ((e.variant.as_str(), e.seed, e.epoch), e.train_loss))
+            .collect();
+        self.data
+            .epochs
+            .iter()
+            .filter(|e| e.backend == backend)
+            .filter_map(|e| {
+                let reference = native.get(&(e.variant.as_str(), e.seed, e.epoch))?;
+                Some((e.train_loss - reference).abs())
+            })
+            .fold(None, |largest: Option<f64>, d| {
+                Some(largest.map_or(d, |l| l.max(d)))
+            })
     }
 
     /// Why a backend trained no unit (its units' reason), or `None` when it trained some.
@@ -1011,6 +1015,10 @@ fn run_one(
             .iter()
             .all(|key| finished.contains(key))
         {
+            if !folder.join(run_folder::REPORT_FILE).is_file() {
+                // Killed while drawing its report: draw it again from the files.
+                crate::report::generate(folder)?;
+            }
             eprintln!("finished before: kept as it is");
             return Ok(Evidence::read(folder)?);
         }

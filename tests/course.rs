@@ -214,6 +214,20 @@ fn a_killed_quick_course_resumes_running_every_scenario_and_unit_once() {
         assert!(course.join(picture).is_file(), "{picture}");
     }
 
+    // A scenario killed while drawing its report gets it drawn again on resume, nothing rerun.
+    let (_, first) = &plan[0];
+    let units = std::fs::read_to_string(first.join("units.csv")).unwrap();
+    std::fs::remove_file(first.join("report.md")).unwrap();
+    std::fs::remove_dir_all(first.join("plots")).unwrap();
+    let again = nnbench(&["course", "--resume", path(&course), "--no-fetch"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(first.join("report.md").is_file());
+    assert!(first.join("plots").read_dir().unwrap().count() > 0);
+    assert_eq!(
+        std::fs::read_to_string(first.join("units.csv")).unwrap(),
+        units
+    );
+
     // No file name in the course folder longer than 80 characters.
     let mut all = Vec::new();
     files(&course, &mut all);

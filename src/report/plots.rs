@@ -123,23 +123,21 @@ fn curve(
     backend: &str,
     value: impl Fn(&EpochRow) -> Option<f64>,
 ) -> Curve {
-    let rows: Vec<_> = data
+    // One pass over the rows, grouped by epoch: full runs have hundreds of thousands.
+    let mut by_epoch: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    for row in data
         .epochs
         .iter()
         .filter(|e| e.variant == variant && e.backend == backend)
-        .collect();
-    let mut epochs: Vec<u64> = distinct(&rows, |e| e.epoch);
-    epochs.sort_unstable();
-    epochs
+    {
+        let values = by_epoch.entry(row.epoch).or_default();
+        if let Some(v) = value(row) {
+            values.push(v);
+        }
+    }
+    by_epoch
         .into_iter()
-        .filter_map(|epoch| {
-            let values: Vec<f64> = rows
-                .iter()
-                .filter(|e| e.epoch == epoch)
-                .filter_map(|e| value(e))
-                .collect();
-            Estimate::of(&values).map(|estimate| (epoch as f64, estimate))
-        })
+        .filter_map(|(epoch, values)| Estimate::of(&values).map(|e| (epoch as f64, e)))
         .collect()
 }
 
@@ -271,38 +269,30 @@ fn difference(
     backend: &str,
     value: impl Fn(&EpochRow) -> f64,
 ) -> Vec<(f64, f64)> {
-    let native: Vec<&EpochRow> = data
+    let native: std::collections::HashMap<(u64, u64), &EpochRow> = data
         .epochs
         .iter()
         .filter(|e| e.variant == variant && e.backend == "native")
+        .map(|e| ((e.seed, e.epoch), e))
         .collect();
-    let mut sums: Vec<(u64, f64, usize)> = Vec::new();
+    let mut sums: std::collections::BTreeMap<u64, (f64, usize)> = Default::default();
     for row in data
         .epochs
         .iter()
         .filter(|e| e.variant == variant && e.backend == backend)
     {
-        let Some(reference) = native
-            .iter()
-            .find(|n| n.seed == row.seed && n.epoch == row.epoch)
-        else {
+        let Some(reference) = native.get(&(row.seed, row.epoch)) else {
             continue;
         };
         let d = (value(row) - value(reference)).abs();
-        if !d.is_finite() {
-            continue;
-        }
-        match sums.iter_mut().find(|(epoch, _, _)| *epoch == row.epoch) {
-            Some(entry) => {
-                entry.1 += d;
-                entry.2 += 1;
-            }
-            None => sums.push((row.epoch, d, 1)),
+        if d.is_finite() {
+            let entry = sums.entry(row.epoch).or_default();
+            entry.0 += d;
+            entry.1 += 1;
         }
     }
-    sums.sort_by_key(|(epoch, _, _)| *epoch);
     sums.into_iter()
-        .map(|(epoch, sum, n)| (epoch as f64, (sum / n as f64).max(DIFF_FLOOR)))
+        .map(|(epoch, (sum, n))| (epoch as f64, (sum / n as f64).max(DIFF_FLOOR)))
         .collect()
 }
 
@@ -602,18 +592,13 @@ fn success(data: &RunData) -> Result<Option<Plot>> {
 
 /// (epoch, mean over seeds) of per-layer rows, in epoch order.
 fn epoch_means(rows: &[&LayerRow]) -> Vec<(f64, f64)> {
-    let mut epochs = distinct(rows, |r| r.epoch);
-    epochs.sort_unstable();
-    epochs
+    let mut by_epoch: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    for row in rows {
+        by_epoch.entry(row.epoch).or_default().push(row.value);
+    }
+    by_epoch
         .into_iter()
-        .filter_map(|epoch| {
-            let values: Vec<f64> = rows
-                .iter()
-                .filter(|r| r.epoch == epoch)
-                .map(|r| r.value)
-                .collect();
-            Estimate::of(&values).map(|e| (epoch as f64, e.mean))
-        })
+        .filter_map(|(epoch, values)| Estimate::of(&values).map(|e| (epoch as f64, e.mean)))
         .collect()
 }
 
