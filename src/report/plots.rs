@@ -389,7 +389,10 @@ fn differences(data: &RunData, variant: &str) -> Result<Option<Plot>> {
                     .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?
                     .label(backend.as_str())
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
-                chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+                // A dot per epoch while they can be told apart (and the file stays small).
+                if points.len() <= 50 {
+                    chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+                }
             }
             if !lines.is_empty() {
                 chart
