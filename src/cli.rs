@@ -238,6 +238,14 @@ pub fn backends_matrix() -> String {
         "\nF: the framework's own   A: built by the adapter on the framework's tensors   \
          -: unsupported (`nnbench backends --long` says why)\n",
     );
+    for backend in &backends {
+        if let Err(reason) = backend.availability() {
+            out.push_str(&format!(
+                "{}: built, not available here ({reason})\n",
+                backend.name()
+            ));
+        }
+    }
     for name in nnbench_core::KNOWN_BACKENDS {
         if registry::find(name).is_none() {
             out.push_str(&format!(
