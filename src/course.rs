@@ -852,16 +852,15 @@ pub const INDEX_FILE: &str = "index.md";
 /// The bundled scenarios with a `course_section`, in the course's order: by chapter, then
 /// as [`LESSONS`] lists them, then by name. A scenario that does not load stops the course
 /// before anything runs.
-pub fn plan(overrides: &OverrideArgs) -> Result<Vec<(Scenario, String)>> {
+pub fn plan(overrides: &OverrideArgs) -> Result<Vec<Scenario>> {
     let mut found = Vec::new();
     for path in scenarios::bundled() {
-        let (scenario, text) = scenarios::load(&path.display().to_string(), overrides)?;
-        if scenario.course_section.trim().is_empty() {
-            continue;
+        let (scenario, _) = scenarios::load(&path.display().to_string(), overrides)?;
+        if !scenario.course_section.trim().is_empty() {
+            found.push(scenario);
         }
-        found.push((scenario, text));
     }
-    found.sort_by_key(|(s, _)| {
+    found.sort_by_key(|s| {
         (
             chapter_of(&s.name, &s.course_section),
             LESSONS
@@ -910,7 +909,7 @@ pub fn command(args: &CourseArgs) -> Result<bool> {
                 scenarios: scenarios
                     .iter()
                     .enumerate()
-                    .map(|(i, (s, _))| Planned {
+                    .map(|(i, s)| Planned {
                         name: s.name.clone(),
                         folder: format!("{:02}_{}", i + 1, slug(&s.name)),
                         chapter: CHAPTERS[chapter_of(&s.name, &s.course_section)]
