@@ -902,3 +902,17 @@ fn boundary(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plot>
         svg,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_axes_label_whole_epochs_only() {
+        assert_eq!(epoch_label(&2.0), "2");
+        assert_eq!(epoch_label(&1.5), "");
+        assert_eq!(epoch_ticks(3.0), 3);
+        assert_eq!(epoch_ticks(1.0), 2);
+        assert_eq!(epoch_ticks(2000.0), 10);
+    }
+}
