@@ -1,7 +1,8 @@
 //! The parts of the README generated from the definitions they describe: the exit codes
 //! (from `exit_codes::TABLE`), the run folder's files and columns (from the run folder's
-//! schema) and the Slurm job script (from `scripts/slurm-shards.sbatch`, which
-//! `tests/slurm.rs` submits). Each lives between `<!-- generated: NAME -->` and `<!-- end: NAME -->`; the test
+//! schema), the Slurm job script (from `scripts/slurm-shards.sbatch`, which `tests/slurm.rs`
+//! submits) and the course's claims (from `course::LESSONS`). Each lives between
+//! `<!-- generated: NAME -->` and `<!-- end: NAME -->`; the test
 //! fails when the README drifts, and `NNBENCH_BLESS=1 cargo test --test generated_docs`
 //! rewrites it.
 
@@ -49,6 +50,11 @@ fn check_block(name: &str, generated: &str) {
 #[test]
 fn readme_lists_the_exit_codes_of_the_table() {
     check_block("exit-codes", &nnbench::exit_codes::markdown());
+}
+
+#[test]
+fn readme_lists_the_course_of_the_lessons_table() {
+    check_block("course-lessons", &nnbench::course::lessons_markdown());
 }
 
 #[test]

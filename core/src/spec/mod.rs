@@ -57,8 +57,12 @@ pub struct Scenario {
 /// One point of the sweep grid (a scenario without a sweep has a single variant named "base").
 #[derive(Debug, Clone, Serialize)]
 pub struct Variant {
-    /// `key=value` pairs of the sweep point joined by `,`, or `base`.
+    /// What differs from the other variants, short (`relu lr=1.0`), or `base` without a sweep.
     pub name: String,
+    /// The sweep point in full: `key=label` for every axis, joined by `,`
+    /// (`model.layers[*].activation=relu,optimizer.learning_rate=1.0`); empty without a sweep.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub assignment: String,
     pub run: RunSpec,
 }
 
