@@ -55,6 +55,13 @@ fn with_overrides(assignments: &[&str]) -> LoadOptions {
     }
 }
 
+#[test]
+fn a_scenario_of_ones_own_needs_no_course_section() {
+    let own = MINIMAL.replace("course_section = \"tests\"\n", "");
+    let scenario = parse_ok(&own, &LoadOptions::default());
+    assert_eq!(scenario.course_section, None);
+}
+
 fn names(scenario: &Scenario) -> Vec<&str> {
     scenario.variants.iter().map(|v| v.name.as_str()).collect()
 }
@@ -198,7 +205,7 @@ fn minimal_scenario_fills_in_the_defaults() {
     let scenario = parse_ok(MINIMAL, &LoadOptions::default());
     assert_eq!(scenario.name, "test");
     assert_eq!(scenario.description, "minimal");
-    assert_eq!(scenario.course_section, "tests");
+    assert_eq!(scenario.course_section.as_deref(), Some("tests"));
     assert_eq!(names(&scenario), ["base"]);
     let expected = RunSpec {
         dataset: DatasetSpec {

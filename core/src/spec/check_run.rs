@@ -20,7 +20,7 @@ use super::{DatasetSource, OutputHead, RunSpec};
 /// `unit_time_limit`.
 pub(crate) struct Meta {
     pub description: String,
-    pub course_section: String,
+    pub course_section: Option<String>,
     pub unit_time_limit_s: Option<f64>,
 }
 
@@ -31,7 +31,7 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
     let description = c.required(root, "", &DESCRIPTION, |c, k, v| {
         c.string(k, v).map(str::to_owned)
     });
-    let course_section = c.required(root, "", &COURSE_SECTION, |c, k, v| {
+    let course_section = c.optional(root, "", &COURSE_SECTION, |c, k, v| {
         c.string(k, v).map(str::to_owned)
     });
     let backends = c.required(root, "", &BACKENDS, check_backends);

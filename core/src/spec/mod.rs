@@ -45,8 +45,9 @@ use serde::Serialize;
 pub struct Scenario {
     pub name: String,
     pub description: String,
-    /// Where in the course this experiment comes from.
-    pub course_section: String,
+    /// Where in the course this experiment comes from; `None` for a user's own scenario.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub course_section: Option<String>,
     /// `unit_time_limit`: seconds of wall time a unit may train before it ends as `timeout`
     /// (checked after every step). `None`: no limit.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -579,9 +579,9 @@ pub const COURSE_SECTION: Key = Key::new(
     "",
     "course_section",
     Type::Text,
-    DefaultValue::Required,
+    DefaultValue::Unset,
     "\"Optimizers\"",
-    "Where in the course the experiment comes from.",
+    "Where in the course the experiment comes from; unset for a scenario of your own.",
 )
 .hint(Hint::Text(
     "where in the course it comes from (e.g. course_section = \"Optimizers\")",
