@@ -1,6 +1,7 @@
 //! What the course says must happen, checked through the shared loop on the native backend:
 //! the perceptron learns AND and OR and never XOR, an MLP solves XOR, and the MNIST model
-//! reaches the accuracy the course quotes.
+//! learns MNIST. The course quotes no MNIST accuracy: the floor 0.975 is ours, just under what
+//! native measured for mnist_adam (0.9763, README), so a regression in the loop shows.
 
 use nnbench_core::data::{self, DataOptions, fetch::Silent};
 use nnbench_core::spec::Scenario;
@@ -64,7 +65,7 @@ fn an_mlp_solves_xor() {
 }
 
 #[test]
-fn mnist_adam_reaches_the_course_accuracy_on_real_mnist() {
+fn mnist_adam_keeps_its_measured_accuracy_on_real_mnist() {
     let results = accuracies(&scenario("mnist_adam", &[("backends", "[\"native\"]")]));
     let (_, _, accuracy) = results[0];
     assert!(accuracy >= 0.975, "test accuracy {accuracy}");
