@@ -222,6 +222,7 @@ fn minimal_scenario_fills_in_the_defaults() {
             output: OutputSpec {
                 head: OutputHead::SigmoidBinaryCrossEntropy,
             },
+            threshold: 0.0,
         },
         init: InitSpec {
             weights: InitScheme::GlorotUniform,

@@ -151,6 +151,8 @@ pub struct ModelSpec {
     /// Hidden layers, in order from the input.
     pub layers: Vec<LayerSpec>,
     pub output: OutputSpec,
+    /// The `step` head's threshold: it outputs 1 when w·x + b > threshold (0 for other heads).
+    pub threshold: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -277,9 +279,10 @@ pub enum OutputHead {
     /// Identity output, mean squared error against 0/1 (one unit for two classes, one-hot
     /// otherwise). The loss is the mean over examples of the sum over outputs of ½(y − ŷ)².
     IdentityMse,
-    /// Rosenblatt's threshold unit: one unit (two classes only), output 1 if w·x + b ≥ 0 else
-    /// 0, trained by the perceptron rule, which changes weights only on misclassified
-    /// examples. Its loss is the error rate.
+    /// Rosenblatt's threshold unit: one unit (two classes only), output 1 if w·x + b >
+    /// [`ModelSpec::threshold`] else 0 (the course's `valeur > seuil`), trained by the
+    /// perceptron rule, which changes weights only on misclassified examples. Its loss is the
+    /// error rate.
     Step,
 }
 

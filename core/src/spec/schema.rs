@@ -24,6 +24,8 @@ pub enum Range {
     Factor,
     /// > 1, finite.
     AboveOne,
+    /// Any finite number.
+    Finite,
 }
 
 impl Range {
@@ -35,6 +37,7 @@ impl Range {
             Range::Fraction => (0.0..1.0).contains(&x),
             Range::Factor => x > 0.0 && x <= 1.0,
             Range::AboveOne => x.is_finite() && x > 1.0,
+            Range::Finite => x.is_finite(),
         }
     }
 
@@ -46,6 +49,7 @@ impl Range {
             Range::Fraction => "in [0, 1)",
             Range::Factor => "in (0, 1]",
             Range::AboveOne => "> 1",
+            Range::Finite => "finite",
         }
     }
 
@@ -849,6 +853,15 @@ pub const MODEL_OUTPUT: Key = Key::new(
      hidden layers).",
 )
 .hint(Hint::Lead("the output head, "));
+pub const MODEL_THRESHOLD: Key = Key::new(
+    "model",
+    "threshold",
+    Type::Float(Range::Finite),
+    DefaultValue::Value("0.0"),
+    "0.5",
+    "The `step` head's threshold (the course's `seuil`): the unit outputs 1 when \
+     w·x + b > threshold, else 0. Only with output = \"step\".",
+);
 
 // model.layers[]
 pub const LAYER_TYPE: Key = Key::new(
@@ -1323,6 +1336,7 @@ pub const KEYS: &[&Key] = &[
     &BLOBS_SEED,
     &MODEL_LAYERS,
     &MODEL_OUTPUT,
+    &MODEL_THRESHOLD,
     &LAYER_TYPE,
     &LAYER_UNITS,
     &LAYER_ACTIVATION,
