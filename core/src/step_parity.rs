@@ -82,6 +82,7 @@ pub fn run(layers: Vec<LayerSpec>, head: OutputHead, kind: OptimizerKind) -> Run
             test_size: None,
             scaling: Scaling::None,
             validation_fraction: 0.0,
+            keep_classes: None,
         },
         model: ModelSpec {
             layers,

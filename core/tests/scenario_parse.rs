@@ -216,6 +216,7 @@ fn minimal_scenario_fills_in_the_defaults() {
             test_size: None,
             scaling: Scaling::None,
             validation_fraction: 0.0,
+            keep_classes: None,
         },
         model: ModelSpec {
             layers: Vec::new(),

@@ -26,6 +26,7 @@ fn sklearn_defaults_with_ten_epochs_reach_97_percent_on_mnist() {
         test_size: None,
         scaling: Scaling::Unit,
         validation_fraction: 0.0,
+        keep_classes: None,
     };
     let options = DataOptions::resolve(None, true).unwrap();
     let mnist = data::load(&spec, &options, &Silent).unwrap();

@@ -52,11 +52,20 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
     // Rules across sections.
     if let (Some(dataset), Some(model)) = (&dataset, &model) {
         let head = model.output.head;
-        let (classes, what) = match &dataset.source {
-            DatasetSource::Mnist => (10, "mnist has 10 classes; use".to_string()),
-            DatasetSource::FashionMnist => (10, "fashion_mnist has 10 classes; use".to_string()),
-            DatasetSource::Logic { .. } => (2, String::new()),
-            DatasetSource::Blobs(blobs) => (
+        let (classes, what) = match (&dataset.source, &dataset.keep_classes) {
+            (DatasetSource::Mnist | DatasetSource::FashionMnist, Some(kept)) => (
+                kept.len(),
+                format!(
+                    "dataset.keep_classes keeps {} classes; keep 2 or use",
+                    kept.len()
+                ),
+            ),
+            (DatasetSource::Mnist, None) => (10, "mnist has 10 classes; use".to_string()),
+            (DatasetSource::FashionMnist, None) => {
+                (10, "fashion_mnist has 10 classes; use".to_string())
+            }
+            (DatasetSource::Logic { .. }, _) => (2, String::new()),
+            (DatasetSource::Blobs(blobs), _) => (
                 blobs.classes,
                 format!(
                     "blobs has classes = {}; set dataset.classes = 2 or use",

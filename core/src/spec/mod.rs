@@ -92,6 +92,10 @@ pub struct DatasetSpec {
     pub scaling: Scaling,
     /// Fraction of the training set held out for validation, in [0, 1).
     pub validation_fraction: f64,
+    /// Image sets only: keep the examples of these classes, relabelled 0, 1, … in this order
+    /// (e.g. `[3, 8]`: MNIST as the binary task "3 or 8"). `None`: every class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_classes: Option<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,6 +117,8 @@ pub enum LogicGate {
     And,
     Or,
     Xor,
+    /// Any two-input truth table: the outputs (0 or 1) for the rows (0,0) (0,1) (1,0) (1,1).
+    TruthTable([u8; 4]),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
