@@ -89,7 +89,8 @@ impl Backend for LinfaBackend {
                 // scikit-learn's MLPRegressor output (identity, squared error), built here so
                 // that the conformance suite's exact optimizer checks run on this backend.
                 OutputHead::IdentityMse => Support::Adapter,
-                // scikit-learn's linear_model.Perceptron, on ndarray (crate::perceptron).
+                // Rosenblatt's rule on ndarray (crate::perceptron); scikit-learn's network has
+                // no step output.
                 OutputHead::Step => Support::Adapter,
             };
             cap(Category::Head, head.name(), support)

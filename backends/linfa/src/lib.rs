@@ -78,8 +78,8 @@
 //! with the scenario's optimizer in the spec's (PyTorch) forms instead of scikit-learn's.
 //! Matrix products are ndarray's (matrixmultiply, single-threaded): `setup.threads` is not
 //! honoured.
-//! The `step` head is Rosenblatt's perceptron rule on ndarray (scikit-learn's
-//! `linear_model.Perceptron`, in the course's form), plain sgd from the harness's init only.
+//! The `step` head is Rosenblatt's perceptron rule on ndarray, in the course's form, plain sgd
+//! from the harness's init only.
 //!
 //! [`LinearBackend`] (`linear`) is the reference linear classifier of MNIST scenarios:
 //! linfa-logistic's multinomial logistic regression (see [`linear`]).

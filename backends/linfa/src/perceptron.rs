@@ -1,5 +1,4 @@
-//! Rosenblatt's perceptron on ndarray (linfa's arrays), the rule scikit-learn's
-//! `linear_model.Perceptron` runs, in the course's form: `valeur = x·w + b`,
+//! Rosenblatt's perceptron on ndarray (linfa's arrays), in the course's form: `valeur = x·w + b`,
 //! `prediction = valeur > seuil`, and on the rows it gets wrong `w ← w + η (vrai − prediction) x`,
 //! `b ← b + η (vrai − prediction)`, averaged over the batch (a batch of one row is the course's
 //! loop). No penalty, no other solver: those are refused before a trainer is built.
