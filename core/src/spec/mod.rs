@@ -158,7 +158,14 @@ pub struct ModelSpec {
     pub layers: Vec<LayerSpec>,
     pub output: OutputSpec,
     /// The `step` head's threshold: it outputs 1 when w·x + b > threshold (0 for other heads).
+    /// Left out of the resolved scenario when 0, so that run folders written before the key
+    /// existed still resume.
+    #[serde(skip_serializing_if = "is_zero")]
     pub threshold: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
