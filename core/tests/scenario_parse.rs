@@ -188,7 +188,10 @@ fn shipped_sweeps_have_readable_variant_names() {
             "fix=clip_value",
             "fix=clip_norm",
             "fix=smaller_init",
-            "fix=lower_rate"
+            "fix=lower_rate",
+            "fix=elu",
+            "fix=selu",
+            "fix=batch_norm"
         ]
     );
     assert_eq!(exploding.variants[0].run.regularization.clip_value, None);
