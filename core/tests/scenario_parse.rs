@@ -55,6 +55,13 @@ fn with_overrides(assignments: &[&str]) -> LoadOptions {
     }
 }
 
+#[test]
+fn a_scenario_of_ones_own_needs_no_course_section() {
+    let own = MINIMAL.replace("course_section = \"tests\"\n", "");
+    let scenario = parse_ok(&own, &LoadOptions::default());
+    assert_eq!(scenario.course_section, None);
+}
+
 fn names(scenario: &Scenario) -> Vec<&str> {
     scenario.variants.iter().map(|v| v.name.as_str()).collect()
 }
@@ -181,13 +188,15 @@ fn shipped_sweeps_have_readable_variant_names() {
         names(&dead),
         [
             "relu lr=0.05",
+            "relu lr=0.8",
             "relu lr=1.0",
             "leaky_relu lr=0.05",
+            "leaky_relu lr=0.8",
             "leaky_relu lr=1.0"
         ]
     );
     assert_eq!(
-        dead.variants[1].assignment,
+        dead.variants[2].assignment,
         "model.layers[*].activation=relu,optimizer.learning_rate=1.0"
     );
     let exploding = load("exploding_gradient");
@@ -198,7 +207,10 @@ fn shipped_sweeps_have_readable_variant_names() {
             "clip_value",
             "clip_norm",
             "smaller_init",
-            "lower_rate"
+            "lower_rate",
+            "elu",
+            "selu",
+            "batch_norm"
         ]
     );
     assert_eq!(exploding.variants[0].run.regularization.clip_value, None);
@@ -215,7 +227,7 @@ fn minimal_scenario_fills_in_the_defaults() {
     let scenario = parse_ok(MINIMAL, &LoadOptions::default());
     assert_eq!(scenario.name, "test");
     assert_eq!(scenario.description, "minimal");
-    assert_eq!(scenario.course_section, "tests");
+    assert_eq!(scenario.course_section.as_deref(), Some("tests"));
     assert_eq!(names(&scenario), ["base"]);
     let expected = RunSpec {
         dataset: DatasetSpec {
@@ -226,12 +238,14 @@ fn minimal_scenario_fills_in_the_defaults() {
             test_size: None,
             scaling: Scaling::None,
             validation_fraction: 0.0,
+            keep_classes: None,
         },
         model: ModelSpec {
             layers: Vec::new(),
             output: OutputSpec {
                 head: OutputHead::SigmoidBinaryCrossEntropy,
             },
+            threshold: 0.0,
         },
         init: InitSpec {
             weights: InitScheme::GlorotUniform,
