@@ -849,6 +849,11 @@ pub struct Planned {
 pub const PLAN_FILE: &str = "course.json";
 pub const INDEX_FILE: &str = "index.md";
 
+/// A scenario's `course_section`, empty for a user's own scenario that has none.
+fn section(scenario: &Scenario) -> &str {
+    scenario.course_section.as_deref().unwrap_or("")
+}
+
 /// The bundled scenarios with a `course_section`, in the course's order: by chapter, then
 /// as [`LESSONS`] lists them, then by name. A scenario that does not load stops the course
 /// before anything runs.
@@ -856,13 +861,13 @@ pub fn plan(overrides: &OverrideArgs) -> Result<Vec<Scenario>> {
     let mut found = Vec::new();
     for path in scenarios::bundled() {
         let (scenario, _) = scenarios::load(&path.display().to_string(), overrides)?;
-        if !scenario.course_section.trim().is_empty() {
+        if !section(&scenario).trim().is_empty() {
             found.push(scenario);
         }
     }
     found.sort_by_key(|s| {
         (
-            chapter_of(&s.name, &s.course_section),
+            chapter_of(&s.name, section(s)),
             LESSONS
                 .iter()
                 .position(|l| l.scenario == s.name)
@@ -912,9 +917,7 @@ pub fn command(args: &CourseArgs) -> Result<bool> {
                     .map(|(i, s)| Planned {
                         name: s.name.clone(),
                         folder: format!("{:02}_{}", i + 1, slug(&s.name)),
-                        chapter: CHAPTERS[chapter_of(&s.name, &s.course_section)]
-                            .id
-                            .to_string(),
+                        chapter: CHAPTERS[chapter_of(&s.name, section(s))].id.to_string(),
                     })
                     .collect(),
             };
@@ -1226,7 +1229,7 @@ fn index(dir: &Path, plan: &Plan, scenarios: &[Option<Scenario>], outcomes: &[Ou
         if let Some(scenario) = scenario {
             out.push_str(&format!(
                 "*Course section: {}.* {}\n\n",
-                scenario.course_section.trim_end_matches('.'),
+                section(scenario).trim_end_matches('.'),
                 scenario.description
             ));
         }

@@ -459,3 +459,35 @@ def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
         params, opt_state, loss = train_step(params, opt_state, inputs[rows], classes[rows])
         float(loss)
     return time.perf_counter() - started
+
+
+def perceptron_ops():
+    """jax.numpy arrays for Rosenblatt's rule (nnbench_peers.perceptron), no jax.grad."""
+    _, jnp, _ = _modules()
+
+    class Ops:
+        tensor = staticmethod(jnp.asarray)
+        matmul = staticmethod(jnp.matmul)
+        add = staticmethod(jnp.add)
+        subtract = staticmethod(jnp.subtract)
+        abs = staticmethod(jnp.abs)
+        sum = staticmethod(jnp.sum)
+        transpose = staticmethod(jnp.transpose)
+
+        @staticmethod
+        def greater(a, threshold):
+            return (a > jnp.float32(threshold)).astype(jnp.float32)
+
+        @staticmethod
+        def scale(a, factor):
+            return a * jnp.float32(factor)
+
+        @staticmethod
+        def sum_rows(a):
+            return a.sum(axis=0, keepdims=True)
+
+        @staticmethod
+        def to_numpy(a):
+            return np.asarray(a)
+
+    return Ops

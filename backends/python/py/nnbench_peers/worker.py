@@ -113,7 +113,12 @@ def _handle(module, state, header, arrays, np):
         init = None
         if header.get("has_init"):
             init = {name: np.array(value, dtype=np.float32) for name, value in arrays.items()}
-        state["trainer"] = module.Trainer(header["spec"], init, int(header["seed"]))
+        if header["spec"]["network"]["head"] == "step":
+            from nnbench_peers.perceptron import Perceptron
+
+            state["trainer"] = Perceptron(header["spec"], init, module.perceptron_ops())
+        else:
+            state["trainer"] = module.Trainer(header["spec"], init, int(header["seed"]))
         return {}, []
     if op == "train":
         loss, norms = state["trainer"].train_batch(
