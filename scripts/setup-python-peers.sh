@@ -21,6 +21,7 @@
 #
 # Idempotent: when the environment is there, its versions match the pins and every framework
 # imports, it does nothing. Usage: scripts/setup-python-peers.sh [--force]
+# (with $NNBENCH_PEERS_VENV=DIR: the environment in DIR, linked from .venv-peers)
 # Needs python3 (3.10 to 3.13) with the venv module; $PYTHON names another interpreter.
 set -euo pipefail
 
@@ -50,6 +51,18 @@ TORCH_DEPS=(filelock typing-extensions sympy networkx jinja2 fsspec)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv-peers"
+# $NNBENCH_PEERS_VENV puts the environment elsewhere (CI: the user cache, so that a later clone
+# on the same machine checks and reuses it instead of installing 7.5 GB again) and links
+# .venv-peers to it.
+if [[ -n "${NNBENCH_PEERS_VENV:-}" ]]; then
+    mkdir -p "$(dirname "$NNBENCH_PEERS_VENV")"
+    if [[ -e "$venv" && ! -L "$venv" ]]; then
+        echo "setup-python-peers: $venv is a directory; remove it to use \$NNBENCH_PEERS_VENV" >&2
+        exit 1
+    fi
+    ln -sfn "$NNBENCH_PEERS_VENV" "$venv"
+    venv="$NNBENCH_PEERS_VENV"
+fi
 # The bridge runs the peers only once this marker exists (written last, after the checks).
 marker="$venv/nnbench-peers-ready"
 python="$venv/bin/python"

@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario on every backend it names and write its results
     Scenario(ScenarioArgs),
+    /// Run every scenario of the course, in the course's order, and write one index report
+    Course(CourseArgs),
     /// List the bundled scenarios with a one-line description each
     List,
     /// Print a scenario fully resolved (every default filled in, one entry per variant)
@@ -33,8 +35,13 @@ pub enum Command {
         #[command(flatten)]
         overrides: OverrideArgs,
     },
-    /// Print each built backend's capabilities: framework, adapter or unsupported
-    Backends,
+    /// Print a matrix of features × backends: framework, adapter or unsupported
+    Backends {
+        /// Print each backend's list of capabilities instead, with the reasons of what it
+        /// does not support
+        #[arg(long)]
+        long: bool,
+    },
     /// Measure time per MNIST epoch of mnist_adam's model per backend, and MNIST load time
     Bench(BenchArgs),
     /// Run the same steps on every built backend and compare each with the native reference
@@ -81,6 +88,25 @@ pub struct ScenarioArgs {
     /// in replay/), to replay the run outside nnbench
     #[arg(long)]
     pub export_replay: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CourseArgs {
+    /// Tiny subsets and few epochs for every scenario: a smoke test of the whole course
+    #[arg(long)]
+    pub quick: bool,
+    /// Run only these backends in every scenario (comma-separated)
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Option<Vec<String>>,
+    /// Write the course into this folder (new or empty) instead of results/course/<run-id>
+    #[arg(long, conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue the course run in this folder: scenarios that finished are kept, a scenario
+    /// cut short resumes unit by unit, the rest run
+    #[arg(long, value_name = "COURSE_DIR")]
+    pub resume: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
 }

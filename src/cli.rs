@@ -54,13 +54,28 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         if cause.is::<RunFolderError>() {
             return exit_codes::RUN_FOLDER;
         }
+        if cause.is::<CourseIncomplete>() {
+            return exit_codes::COURSE_INCOMPLETE;
+        }
     }
     exit_codes::FAILURE
 }
 
+/// A course run in which some scenario could not run (exit code 6); its index says which.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("some scenarios of the course could not run: index.md says which and why")]
+pub struct CourseIncomplete;
+
 fn execute(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Scenario(args) => run_scenario(&args),
+        Command::Course(args) => {
+            if crate::course::command(&args)? {
+                Ok(())
+            } else {
+                Err(CourseIncomplete.into())
+            }
+        }
         Command::List => {
             list();
             Ok(())
@@ -76,8 +91,12 @@ fn execute(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Backends => {
-            print!("{}", backends_table());
+        Command::Backends { long } => {
+            if long {
+                print!("{}", backends_table());
+            } else {
+                print!("{}", backends_matrix());
+            }
             Ok(())
         }
         Command::Bench(args) => bench::run(&args),
@@ -166,6 +185,76 @@ fn list() {
             );
         println!("{name:<28} {description}");
     }
+}
+
+/// Features × built backends, one letter a cell: `F` the framework's own, `A` built by the
+/// adapter on the framework's tensors, `-` unsupported (`--long` says why).
+pub fn backends_matrix() -> String {
+    let backends = registry::built();
+    let tables: Vec<Vec<nnbench_core::Capability>> =
+        backends.iter().map(|b| b.capabilities()).collect();
+    let mut features: Vec<(nnbench_core::Category, &'static str)> = Vec::new();
+    for table in &tables {
+        for cap in table {
+            if !features.contains(&(cap.category, cap.name)) {
+                features.push((cap.category, cap.name));
+            }
+        }
+    }
+    // Stable: the category order, then each feature in the order the backends list it.
+    features.sort_by_key(|(category, _)| *category);
+    let label =
+        |(category, name): &(nnbench_core::Category, &str)| format!("{} {name}", category.name());
+    let first_width = features.iter().map(|f| label(f).len()).max().unwrap_or(0);
+    let widths: Vec<usize> = backends.iter().map(|b| b.name().len().max(1)).collect();
+    let mut out = format!("{:<first_width$}", "");
+    for backend in &backends {
+        out.push_str(&format!("  {}", backend.name()));
+    }
+    out.push('\n');
+    let mut last_category = None;
+    for feature in &features {
+        if last_category.is_some_and(|c| c != feature.0) {
+            out.push('\n');
+        }
+        last_category = Some(feature.0);
+        out.push_str(&format!("{:<first_width$}", label(feature)));
+        for (table, width) in tables.iter().zip(&widths) {
+            let cell = match table
+                .iter()
+                .find(|cap| cap.category == feature.0 && cap.name == feature.1)
+                .map(|cap| &cap.support)
+            {
+                Some(nnbench_core::Support::Framework) => "F",
+                Some(nnbench_core::Support::Adapter) => "A",
+                Some(nnbench_core::Support::Unsupported(_)) => "-",
+                None => "-",
+            };
+            out.push_str(&format!("  {cell:^width$}"));
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "\nF: the framework's own   A: built by the adapter on the framework's tensors   \
+         -: unsupported (`nnbench backends --long` says why)\n",
+    );
+    for backend in &backends {
+        if let Err(reason) = backend.availability() {
+            out.push_str(&format!(
+                "{}: built, not available here ({reason})\n",
+                backend.name()
+            ));
+        }
+    }
+    for name in nnbench_core::KNOWN_BACKENDS {
+        if registry::find(name).is_none() {
+            out.push_str(&format!(
+                "{name}: not built ({})\n",
+                registry::not_built_reason(name)
+            ));
+        }
+    }
+    out
 }
 
 /// The capability table of every built backend.

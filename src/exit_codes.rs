@@ -16,6 +16,10 @@ pub const DATASET: u8 = 4;
 /// A run folder that cannot be read, resumed or merged.
 pub const RUN_FOLDER: u8 = 5;
 
+/// A `course` run in which some scenario could not run (its dataset is missing, say): the
+/// others ran, and the index says which did not and why.
+pub const COURSE_INCOMPLETE: u8 = 6;
+
 /// One exit code and what it means, for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExitCode {
@@ -25,7 +29,7 @@ pub struct ExitCode {
 }
 
 /// Every exit code, in order.
-pub const TABLE: [ExitCode; 6] = [
+pub const TABLE: [ExitCode; 7] = [
     ExitCode {
         code: SUCCESS,
         name: "SUCCESS",
@@ -58,6 +62,13 @@ pub const TABLE: [ExitCode; 6] = [
         meaning: "a run folder that cannot be read, resumed or merged (the scenario changed \
                   since, a unit is in two shard folders, a results file is damaged: the \
                   message names the file, line and column, or the key or unit)",
+    },
+    ExitCode {
+        code: COURSE_INCOMPLETE,
+        name: "COURSE_INCOMPLETE",
+        meaning: "a `course` run in which some scenario could not run (a missing dataset, \
+                  say): the others ran, and `index.md` says which did not and why; fix the \
+                  cause and `--resume` the course folder",
     },
 ];
 

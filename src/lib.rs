@@ -9,7 +9,7 @@
 //! - [`run_folder`]: the run folder's files — their schema, the one writer, the one reader;
 //! - [`summary`]: the aggregated table; [`sink`]: where a run's events go (CSV, progress,
 //!   report); [`progress`]: terminal output; [`report`]: `report.md`, plots, `compare`;
-//! - the commands: [`runner`] (`scenario`), [`merge`], [`bench`], [`parity`], and the
+//! - the commands: [`runner`] (`scenario`), [`course`], [`merge`], [`bench`], [`parity`], and the
 //!   [`replay`] files they export;
 //! - [`cli`]: dispatch, and the one mapping of errors to exit codes.
 
@@ -17,6 +17,7 @@ pub mod args;
 pub mod bench;
 pub mod cli;
 pub mod clock;
+pub mod course;
 pub mod environment;
 pub mod exit_codes;
 pub mod merge;

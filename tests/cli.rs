@@ -161,8 +161,42 @@ fn an_invalid_override_is_reported_with_its_key_and_range() {
 }
 
 #[test]
-fn backends_prints_the_capability_table() {
+fn backends_prints_one_matrix_that_agrees_with_the_long_lists() {
     let output = nnbench(&["backends"]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    let built = nnbench::registry::built();
+    let names: Vec<&str> = built.iter().map(|b| b.name()).collect();
+    assert_eq!(header, names, "{text}");
+    // Every cell says what the backend's capability table says.
+    let mut rows = 0;
+    for line in lines.take_while(|l| !l.starts_with("F:")) {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        if cells.is_empty() {
+            continue;
+        }
+        rows += 1;
+        assert_eq!(cells.len(), 2 + names.len(), "{line}");
+        for (backend, cell) in built.iter().zip(&cells[2..]) {
+            let support = backend
+                .capabilities()
+                .into_iter()
+                .find(|c| c.category.name() == cells[0] && c.name == cells[1])
+                .map(|c| c.support);
+            let expected = match support {
+                Some(nnbench_core::Support::Framework) => "F",
+                Some(nnbench_core::Support::Adapter) => "A",
+                _ => "-",
+            };
+            assert_eq!(*cell, expected, "{} {line}", backend.name());
+        }
+    }
+    assert!(rows > 10, "{text}");
+    assert!(text.contains("optimizer adam"), "{text}");
+
+    let output = nnbench(&["backends", "--long"]);
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("native"), "{text}");

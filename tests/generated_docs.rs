@@ -1,6 +1,9 @@
 //! The parts of the README generated from the definitions they describe: the exit codes
 //! (from `exit_codes::TABLE`), the run folder's files and columns (from the run folder's
-//! schema) and the speed tables (from the `bench.csv` in docs/bench/). Each lives between `<!-- generated: NAME -->` and `<!-- end: NAME -->`; the test
+//! schema), the speed tables (from the `bench.csv` in docs/bench/), the Slurm job script (from
+//! `scripts/slurm-shards.sbatch`, which `tests/slurm.rs` submits) and the course's claims (from
+//! `course::LESSONS`). Each lives between `<!-- generated: NAME -->` and `<!-- end: NAME -->`;
+//! the test
 //! fails when the README drifts, and `NNBENCH_BLESS=1 cargo test --test generated_docs`
 //! rewrites it.
 
@@ -63,8 +66,20 @@ fn readme_lists_the_exit_codes_of_the_table() {
 }
 
 #[test]
+fn readme_lists_the_course_of_the_lessons_table() {
+    check_block("course-lessons", &nnbench::course::lessons_markdown());
+}
+
+#[test]
 fn readme_lists_the_run_folder_files_and_columns_of_the_schema() {
     check_block("run-folder-files", &nnbench::run_folder::files_markdown());
+}
+
+#[test]
+fn readme_shows_the_slurm_job_script_the_slurm_test_submits() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-shards.sbatch");
+    let script = std::fs::read_to_string(path).unwrap();
+    check_block("slurm-shards", &format!("```sh\n{script}```\n"));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! What the course says must happen, checked through the shared loop on the native backend:
 //! the perceptron learns AND and OR and never XOR, an MLP solves XOR, and the MNIST model
-//! reaches the accuracy the course quotes.
+//! learns MNIST. The course quotes no MNIST accuracy: the floor 0.975 is ours, just under what
+//! native measured for mnist_adam (0.9763, README), so a regression in the loop shows.
 
 use nnbench_core::data::{self, DataOptions, fetch::Silent};
 use nnbench_core::spec::Scenario;
@@ -64,8 +65,55 @@ fn an_mlp_solves_xor() {
 }
 
 #[test]
-fn mnist_adam_reaches_the_course_accuracy_on_real_mnist() {
+fn mnist_adam_keeps_its_measured_accuracy_on_real_mnist() {
     let results = accuracies(&scenario("mnist_adam", &[("backends", "[\"native\"]")]));
     let (_, _, accuracy) = results[0];
     assert!(accuracy >= 0.975, "test accuracy {accuracy}");
+}
+
+/// Per (variant, seed) of `scenario` on native: the train accuracy after each epoch.
+fn accuracy_curves(scenario: &Scenario) -> Vec<(String, u64, Vec<f64>)> {
+    let options = DataOptions::resolve(None, true).unwrap();
+    let mut results = Vec::new();
+    for variant in &scenario.variants {
+        let dataset = data::load(&variant.run.dataset, &options, &Silent).unwrap();
+        for &seed in &variant.run.training.seeds {
+            let request = UnitRequest::new(&variant.run, &dataset, seed);
+            let outcome = train::run_unit(&NativeBackend, &request, &mut Quiet);
+            assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.reason);
+            let curve = outcome.epochs.iter().map(|e| e.train_accuracy).collect();
+            results.push((variant.name.clone(), seed, curve));
+        }
+    }
+    results
+}
+
+/// The course's perceptron (perceptron_course): from zero weights and threshold 0 the rate
+/// only rescales the weights, so every rate gives the same epochs; the course's threshold of
+/// 0.5 breaks that, and its own setting (rate 0.2) learns y = [1, 0, 1, 0].
+#[test]
+fn the_courses_perceptron_rate_matters_only_once_the_scale_symmetry_is_broken() {
+    let curves = accuracy_curves(&scenario("perceptron_course", &[]));
+    let of = |threshold: &str, init: &str, rate: &str| -> Vec<(u64, Vec<f64>)> {
+        let name =
+            format!("model.threshold={threshold},init={init},optimizer.learning_rate={rate}");
+        let found: Vec<_> = curves
+            .iter()
+            .filter(|(variant, _, _)| *variant == name)
+            .map(|(_, seed, curve)| (*seed, curve.clone()))
+            .collect();
+        assert!(!found.is_empty(), "no variant {name}");
+        found
+    };
+    let symmetric = of("0.0", "zeros", "0.2");
+    assert_eq!(of("0.0", "zeros", "0.01"), symmetric);
+    assert_eq!(of("0.0", "zeros", "1.0"), symmetric);
+    assert_ne!(of("0.5", "zeros", "0.01"), of("0.5", "zeros", "0.2"));
+    for (seed, curve) in of("0.5", "zeros", "0.2") {
+        assert_eq!(
+            curve.last(),
+            Some(&1.0),
+            "seed {seed}: the course's setting did not learn"
+        );
+    }
 }

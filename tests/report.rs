@@ -202,3 +202,38 @@ fn a_corrupted_csv_is_an_error_naming_file_line_and_column() {
     let output = nnbench(&["report", "/nonexistent/run"]);
     assert_eq!(output.status.code(), Some(5), "{}", text(&output.stderr));
 }
+
+/// Two backends: a plot of each one's difference from native, its epoch axis in whole epochs.
+#[cfg(feature = "burn")]
+#[test]
+fn a_run_with_native_and_another_backend_plots_their_difference_per_whole_epoch() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = run(
+        root.path(),
+        "two",
+        "xor_mlp",
+        // `run` names native; a second --backends adds to the list.
+        &["--backends", "burn", "--epochs", "7"],
+    );
+    let file = dir.join("plots/diff_base.svg");
+    let svg = std::fs::read_to_string(&file).unwrap();
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("](plots/diff_base.svg)"), "{report}");
+    let document = roxmltree::Document::parse(&svg).unwrap();
+    let labels: Vec<&str> = document
+        .descendants()
+        .filter(|n| n.tag_name().name() == "text")
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    assert!(labels.contains(&"burn"), "{labels:?}");
+    // The y axis is written 1e-8; any other number on the plot is an epoch, and whole.
+    let epochs: Vec<&&str> = labels
+        .iter()
+        .filter(|l| l.parse::<f64>().is_ok() && !l.contains('e'))
+        .collect();
+    assert!(epochs.contains(&&"7"), "{labels:?}");
+    for label in epochs {
+        assert!(label.parse::<u64>().is_ok(), "epoch label {label}");
+    }
+}

@@ -12,30 +12,20 @@ use std::time::Instant;
 /// (scenario, variant, statuses allowed besides `ok`): outcomes the scenario intends.
 const EXPECTED: &[(&str, &str, &[&str])] = &[
     // Too-large weights with no fix diverge: the point of the scenario (every fix is `ok`).
-    ("exploding_gradient", "fix=none", &["diverged"]),
+    ("exploding_gradient", "none", &["diverged"]),
+    // ELU and SELU do not tame a too-large init (measured; the scenario says so).
+    ("exploding_gradient", "elu", &["diverged"]),
+    ("exploding_gradient", "selu", &["diverged"]),
+    // The same SGD rate on raw 0-255 pixels: the point of the scenario.
+    ("mnist_normalization", "none", &["diverged"]),
     // "Too large diverges": the top of the learning-rate grid.
-    (
-        "lr_sweep",
-        "optimizer=sgd,optimizer.learning_rate=10.0",
-        &["diverged"],
-    ),
-    (
-        "lr_sweep",
-        "optimizer=adam,optimizer.learning_rate=1.0",
-        &["diverged"],
-    ),
-    (
-        "lr_sweep",
-        "optimizer=adam,optimizer.learning_rate=10.0",
-        &["diverged"],
-    ),
+    ("lr_sweep", "sgd lr=10.0", &["diverged"]),
+    ("lr_sweep", "adam lr=1.0", &["diverged"]),
+    ("lr_sweep", "adam lr=10.0", &["diverged"]),
     // The rate that kills most relu units makes leaky relu, whose units keep a gradient,
     // diverge.
-    (
-        "dead_relu",
-        "model.layers[*].activation=leaky_relu,optimizer.learning_rate=1.0",
-        &["diverged"],
-    ),
+    ("dead_relu", "leaky_relu lr=1.0", &["diverged"]),
+    ("dead_relu", "leaky_relu lr=0.8", &["diverged"]),
 ];
 
 fn allowed(scenario: &str, variant: &str, status: &str) -> bool {

@@ -164,6 +164,42 @@ pub trait Trainer {
 
     /// The current parameters in the canonical layout (see [`Weights`]).
     fn weights(&self) -> Result<Weights, BackendError>;
+
+    /// Offered once per unit, before the first step. A trainer whose tensors live in another
+    /// process, where shipping every gathered batch would cost more than the step itself, keeps
+    /// its own copy and answers `true`; from then on the harness hands it each batch as row
+    /// indices into this split ([`Trainer::train_rows`]) in the same seeded order. The default
+    /// keeps nothing: in-process trainers get gathered batches, whose copy is cheap.
+    fn keep_training_split(&mut self, _split: &TrainingSplit<'_>) -> Result<bool, BackendError> {
+        Ok(false)
+    }
+
+    /// One step on the rows `rows` of the split kept by [`Trainer::keep_training_split`]: the
+    /// same step as [`Trainer::train_batch`] on those rows gathered in that order.
+    fn train_rows(
+        &mut self,
+        _rows: &[usize],
+        _learning_rate: f32,
+    ) -> Result<StepStats, BackendError> {
+        Err(BackendError::Framework {
+            framework: "nnbench-core",
+            message: "train_rows on a trainer that kept no training split".into(),
+        })
+    }
+}
+
+/// The whole training split in the harness's preprocessing, offered to a trainer once per unit
+/// (see [`Trainer::keep_training_split`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingSplit<'a> {
+    /// `rows × features`, row-major.
+    pub inputs: &'a [f32],
+    pub rows: usize,
+    pub features: usize,
+    /// Class index of each row.
+    pub labels: &'a [u32],
+    /// `rows × outputs`, encoded as in [`Batch::targets`].
+    pub targets: &'a [f32],
 }
 
 #[derive(Debug, thiserror::Error)]

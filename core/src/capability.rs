@@ -136,6 +136,51 @@ pub fn check(run: &RunSpec, capabilities: &[Capability]) -> Result<(), Unsupport
     Ok(())
 }
 
+/// The limits of the perceptron rule as an adapter writes it on its framework's tensors
+/// (w ← w + η·(y − ŷ)·x, b ← b + η·(y − ŷ), averaged over the batch): the rule itself, with
+/// the harness's initial weights. A run with the `step` head that asks for more (another
+/// optimizer, a penalty or clipping on the rule's update, the framework's own init) is
+/// unsupported there, with this reason; only the native reference runs such variations.
+pub fn check_perceptron_rule(run: &RunSpec, framework: &str) -> Result<(), Unsupported> {
+    if run.model.output.head != crate::spec::OutputHead::Step {
+        return Ok(());
+    }
+    let unsupported = |category: Category, feature: &str, what: &str| Unsupported {
+        category: category.name(),
+        feature: feature.to_string(),
+        reason: format!(
+            "{framework}'s perceptron is Rosenblatt's rule written on its tensors (plain sgd \
+             from the harness's init); {what} on the rule's update is only in native"
+        ),
+    };
+    if run.optimizer.kind != crate::spec::OptimizerKind::Sgd {
+        return Err(unsupported(
+            Category::Optimizer,
+            run.optimizer.kind.name(),
+            "an optimizer",
+        ));
+    }
+    let reg = &run.regularization;
+    for (active, name) in [
+        (reg.l1 != 0.0, "l1"),
+        (reg.l2 != 0.0, "l2"),
+        (reg.clip_value.is_some(), "clip_value"),
+        (reg.clip_norm.is_some(), "clip_norm"),
+    ] {
+        if active {
+            return Err(unsupported(Category::Regularizer, name, "a regularizer"));
+        }
+    }
+    if run.init.weights == InitScheme::FrameworkDefault {
+        return Err(unsupported(
+            Category::Init,
+            "framework_default",
+            "the framework's own init",
+        ));
+    }
+    Ok(())
+}
+
 /// Names of the optimizers in [`OptimizerKind`], for capability tables.
 pub const OPTIMIZERS: [&str; 5] = ["sgd", "momentum", "nesterov", "rmsprop", "adam"];
 /// Names of the regularizers, for capability tables.

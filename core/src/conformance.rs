@@ -13,7 +13,7 @@
 //! formulas of [`OptimizerSpec`](crate::spec::OptimizerSpec), computed here in `f64` on a
 //! linear model with a squared-error loss, where the gradient is exact.
 
-use crate::backend::{Backend, Batch, TrainerSetup};
+use crate::backend::{Backend, Batch, TrainerSetup, TrainingSplit};
 use crate::capability::{self, Support};
 use crate::data::{self, Dataset};
 use crate::network::Network;
@@ -39,6 +39,7 @@ macro_rules! conformance_suite {
             solves_xor_with_a_tanh_mlp,
             same_seed_gives_identical_results,
             init_round_trips_unchanged,
+            row_steps_match_gathered_batches,
             predictions_are_probabilities_of_the_right_shape,
             optimizer_steps_match_their_formulas,
             regularizers_change_the_step_as_documented,
@@ -190,6 +191,65 @@ pub fn init_round_trips_unchanged(backend: &dyn Backend) {
         assert_eq!(theirs.shape, tensor.shape, "{}", tensor.name);
         assert_eq!(theirs.data, tensor.data, "{}", tensor.name);
     }
+}
+
+/// A trainer that keeps the training split ([`Trainer::keep_training_split`]) must step on row
+/// indices exactly as on the same rows gathered by the harness.
+///
+/// [`Trainer::keep_training_split`]: crate::Trainer::keep_training_split
+pub fn row_steps_match_gathered_batches(backend: &dyn Backend) {
+    let run = run_from(BLOBS);
+    let data = dataset(&run);
+    let network = Network::new(&run.model, data.features, data.classes);
+    let init = crate::init::initial_weights(&network, &run.init, 5).unwrap();
+    let train = &data.train;
+    let targets = crate::metrics::encode_targets(&train.labels, network.outputs);
+    let build = || {
+        backend
+            .build(&setup_for(&run, &network, Some(&init)))
+            .unwrap()
+    };
+    let mut by_rows = build();
+    let split = TrainingSplit {
+        inputs: &train.inputs,
+        rows: train.rows,
+        features: data.features,
+        labels: &train.labels,
+        targets: &targets,
+    };
+    if !by_rows.keep_training_split(&split).unwrap() {
+        return;
+    }
+    let mut gathered = build();
+    let steps: [&[usize]; 3] = [&[3, 0, 17, 9], &[120, 2, 2, 45, 61], &[179]];
+    for rows in steps {
+        let inputs: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| train.row(r, data.features).to_vec())
+            .collect();
+        let labels: Vec<u32> = rows.iter().map(|&r| train.labels[r]).collect();
+        let outputs = network.outputs;
+        let batch_targets: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| targets[r * outputs..(r + 1) * outputs].to_vec())
+            .collect();
+        let batch = Batch {
+            inputs: &inputs,
+            rows: rows.len(),
+            features: data.features,
+            labels: &labels,
+            targets: &batch_targets,
+        };
+        let a = by_rows.train_rows(rows, 0.1).unwrap();
+        let b = gathered.train_batch(&batch, 0.1).unwrap();
+        assert_eq!(a.loss, b.loss, "{}: loss of rows {rows:?}", backend.name());
+    }
+    assert_eq!(
+        by_rows.weights().unwrap(),
+        gathered.weights().unwrap(),
+        "{}: weights after steps on row indices and on gathered batches",
+        backend.name()
+    );
 }
 
 pub fn predictions_are_probabilities_of_the_right_shape(backend: &dyn Backend) {

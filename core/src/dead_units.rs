@@ -115,6 +115,7 @@ mod tests {
             output: OutputSpec {
                 head: OutputHead::SoftmaxCrossEntropy,
             },
+            threshold: 0.0,
         };
         Network::new(&model, 2, 2)
     }

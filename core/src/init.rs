@@ -66,6 +66,7 @@ mod tests {
             output: OutputSpec {
                 head: OutputHead::SoftmaxCrossEntropy,
             },
+            threshold: 0.0,
         };
         Network::new(&model, 500, 10)
     }

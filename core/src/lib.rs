@@ -27,7 +27,7 @@ pub mod threads;
 pub mod train;
 pub mod weights;
 
-pub use backend::{Backend, BackendError, Batch, StepStats, Trainer, TrainerSetup};
+pub use backend::{Backend, BackendError, Batch, StepStats, Trainer, TrainerSetup, TrainingSplit};
 pub use capability::{Capability, Category, Support, Unsupported};
 pub use network::{Layer, Network};
 pub use weights::{Tensor, Weights};

@@ -126,6 +126,7 @@ mod tests {
         let model = ModelSpec {
             layers: vec![],
             output: OutputSpec { head },
+            threshold: 0.0,
         };
         Network::new(&model, 2, classes)
     }

@@ -44,6 +44,7 @@ macro_rules! step_parity_suite {
             two_threads_give_the_same_numbers,
             dropout_is_seeded_and_off_at_evaluation,
             bad_batches_are_errors_not_panics,
+            perceptron_rule_matches_the_reference,
         );
     };
     (@tests $candidate:expr, $reference:expr, $ready:expr; $($check:ident),* $(,)?) => {
@@ -81,10 +82,12 @@ pub fn run(layers: Vec<LayerSpec>, head: OutputHead, kind: OptimizerKind) -> Run
             test_size: None,
             scaling: Scaling::None,
             validation_fraction: 0.0,
+            keep_classes: None,
         },
         model: ModelSpec {
             layers,
             output: OutputSpec { head },
+            threshold: 0.0,
         },
         init: InitSpec {
             weights: InitScheme::GlorotUniform,
@@ -297,6 +300,62 @@ pub fn every_trainable_head_matches_the_reference(pair: Pair<'_>) {
         compared += usize::from(compare(pair, head.name(), &run, classes, 3, 1e-5));
     }
     some_compared(pair, compared, "head");
+}
+
+/// Rosenblatt's rule (the `step` head), from zero and from random init, at threshold 0 and at
+/// the course's 0.5: full-batch steps (through [`compare`]) and then one row at a time, as the
+/// perceptron scenarios train, with the weights compared after every row. Skipped where the
+/// candidate cannot express the rule (its conformance suite checks that it says so).
+pub fn perceptron_rule_matches_the_reference(pair: Pair<'_>) {
+    let expressible = pair.candidate.capabilities().iter().any(|cap| {
+        cap.category == crate::Category::Head
+            && cap.name == OutputHead::Step.name()
+            && !matches!(cap.support, crate::Support::Unsupported(_))
+    });
+    if !expressible {
+        return;
+    }
+    for threshold in [0.0, 0.5] {
+        let zeros = (InitScheme::Zeros, InitScheme::Zeros);
+        let random = (InitScheme::GlorotUniform, InitScheme::Normal { std: 0.3 });
+        for (weights, biases) in [zeros, random] {
+            let mut run = run(vec![], OutputHead::Step, OptimizerKind::Sgd);
+            run.model.threshold = threshold;
+            run.init = InitSpec { weights, biases };
+            let what = format!("step, threshold {threshold}, init {weights:?}");
+            assert!(
+                compare(pair, &what, &run, 2, 4, 1e-6),
+                "{what}: {} declares the step head but refuses the plain rule",
+                pair.candidate.name()
+            );
+            let problem = Problem::new(&run, 2);
+            let mut candidate = problem.trainer(pair.candidate, &run, 1);
+            let mut reference = problem.trainer(pair.reference, &run, 1);
+            for pass in 0..5 {
+                for row in 0..ROWS {
+                    let batch = Batch {
+                        inputs: &problem.inputs[row * FEATURES..(row + 1) * FEATURES],
+                        rows: 1,
+                        features: FEATURES,
+                        labels: &problem.labels[row..row + 1],
+                        targets: &problem.targets[row..row + 1],
+                    };
+                    let a = candidate.train_batch(&batch, 0.2).unwrap();
+                    let b = reference.train_batch(&batch, 0.2).unwrap();
+                    assert_eq!(a.loss, b.loss, "{what}: pass {pass} row {row} error");
+                    let (wa, wb) = (candidate.weights().unwrap(), reference.weights().unwrap());
+                    let (diff, _) = wa.max_difference(&wb);
+                    assert!(
+                        diff <= 1e-6,
+                        "{what}: pass {pass} row {row}: weights differ by {diff}"
+                    );
+                }
+            }
+            let pa = candidate.predict(&problem.inputs, ROWS).unwrap();
+            let pb = reference.predict(&problem.inputs, ROWS).unwrap();
+            assert_eq!(pa, pb, "{what}: predictions");
+        }
+    }
 }
 
 pub fn batch_norm_matches_the_reference(pair: Pair<'_>) {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::backend::{Backend, Batch, Trainer, TrainerSetup};
+use crate::backend::{Backend, BackendError, Batch, Trainer, TrainerSetup, TrainingSplit};
 use crate::batch_order::BatchOrder;
 use crate::data::{Dataset, Split};
 use crate::init::initial_weights;
@@ -242,6 +242,8 @@ struct Loop<'a> {
     started: Instant,
     /// The whole training split is one batch ([`Backend::is_reference_model`]).
     whole_split: bool,
+    /// The trainer kept the training split: it gets row indices, not gathered batches.
+    rows_only: bool,
 }
 
 fn train(
@@ -260,18 +262,32 @@ fn train(
         seed: request.seed,
         threads: run.threads,
     };
-    let trainer = match backend.build(&setup) {
-        Ok(trainer) => trainer,
-        Err(error) => {
-            return UnitOutcome::without_training(
-                Status::Failed,
-                format!("{}: {error}", backend.name()),
-            );
-        }
+    let fail = |error: BackendError| {
+        UnitOutcome::without_training(Status::Failed, format!("{}: {error}", backend.name()))
     };
+    let mut trainer = match backend.build(&setup) {
+        Ok(trainer) => trainer,
+        Err(error) => return fail(error),
+    };
+    let train_targets = metrics::encode_targets(&data.train.labels, network.outputs);
+    let whole_split = backend.is_reference_model();
+    // Offered before the first epoch's clock starts, as a framework's own script converts its
+    // dataset once before its loop.
+    let rows_only = !whole_split
+        && match trainer.keep_training_split(&TrainingSplit {
+            inputs: &data.train.inputs,
+            rows: data.train.rows,
+            features: data.features,
+            labels: &data.train.labels,
+            targets: &train_targets,
+        }) {
+            Ok(kept) => kept,
+            Err(error) => return fail(error),
+        };
     let mut state = Loop {
         request,
-        train_targets: metrics::encode_targets(&data.train.labels, network.outputs),
+        train_targets,
+        rows_only,
         network,
         trainer,
         order: BatchOrder::new(data.train.rows, request.seed, run.training.shuffle),
@@ -280,7 +296,7 @@ fn train(
         batch_targets: Vec::new(),
         steps_done: 0,
         started: Instant::now(),
-        whole_split: backend.is_reference_model(),
+        whole_split,
     };
     state.run_epochs(backend.name(), observer)
 }
@@ -381,27 +397,29 @@ impl Loop<'_> {
                 }
                 break;
             }
-            gather(
-                chunk,
-                train,
-                features,
-                &self.train_targets,
-                outputs,
-                &mut self.batch_inputs,
-                &mut self.batch_labels,
-                &mut self.batch_targets,
-            );
-            let batch = Batch {
-                inputs: &self.batch_inputs,
-                rows: chunk.len(),
-                features,
-                labels: &self.batch_labels,
-                targets: &self.batch_targets,
-            };
-            let stats = self
-                .trainer
-                .train_batch(&batch, lr as f32)
-                .map_err(|error| Halt::Failed(error.to_string()))?;
+            let stats = if self.rows_only {
+                self.trainer.train_rows(chunk, lr as f32)
+            } else {
+                gather(
+                    chunk,
+                    train,
+                    features,
+                    &self.train_targets,
+                    outputs,
+                    &mut self.batch_inputs,
+                    &mut self.batch_labels,
+                    &mut self.batch_targets,
+                );
+                let batch = Batch {
+                    inputs: &self.batch_inputs,
+                    rows: chunk.len(),
+                    features,
+                    labels: &self.batch_labels,
+                    targets: &self.batch_targets,
+                };
+                self.trainer.train_batch(&batch, lr as f32)
+            }
+            .map_err(|error| Halt::Failed(error.to_string()))?;
             let loss = f64::from(stats.loss);
             if !loss.is_finite() || loss > divergence_loss {
                 return Err(Halt::Diverged(format!(

@@ -201,6 +201,7 @@ fn image_spec(source: DatasetSource, scaling: Scaling) -> DatasetSpec {
         test_size: None,
         scaling,
         validation_fraction: 0.0,
+        keep_classes: None,
     }
 }
 
@@ -267,6 +268,7 @@ fn subsets_validation_and_standard_scaling() {
         test_size: Some(1),
         scaling: Scaling::Standard,
         validation_fraction: 0.25,
+        keep_classes: None,
     };
     let data = load(&spec, &options, &Silent).unwrap();
     // First 4 rows kept, the last of them held out: training rows 0..3.

@@ -16,6 +16,7 @@ fn spec(source: DatasetSource, scaling: Scaling) -> DatasetSpec {
         test_size: None,
         scaling,
         validation_fraction: 0.0,
+        keep_classes: None,
     }
 }
 

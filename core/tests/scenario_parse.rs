@@ -55,8 +55,24 @@ fn with_overrides(assignments: &[&str]) -> LoadOptions {
     }
 }
 
+#[test]
+fn a_scenario_of_ones_own_needs_no_course_section() {
+    let own = MINIMAL.replace("course_section = \"tests\"\n", "");
+    let scenario = parse_ok(&own, &LoadOptions::default());
+    assert_eq!(scenario.course_section, None);
+}
+
 fn names(scenario: &Scenario) -> Vec<&str> {
     scenario.variants.iter().map(|v| v.name.as_str()).collect()
+}
+
+/// Each variant's full sweep point (`key=label` per axis).
+fn assignments(scenario: &Scenario) -> Vec<&str> {
+    scenario
+        .variants
+        .iter()
+        .map(|v| v.assignment.as_str())
+        .collect()
 }
 
 const MINIMAL: &str = r#"
@@ -151,37 +167,50 @@ fn shipped_sweeps_have_readable_variant_names() {
     };
     assert_eq!(
         names(&load("optimizers_mnist")),
-        [
-            "optimizer=sgd",
-            "optimizer=momentum",
-            "optimizer=nesterov",
-            "optimizer=rmsprop",
-            "optimizer=adam"
-        ]
+        ["sgd", "momentum", "nesterov", "rmsprop", "adam"]
     );
     assert_eq!(
         names(&load("mlp_xor")),
-        [
-            "model.layers=sigmoid2",
-            "model.layers=tanh2",
-            "model.layers=sigmoid4",
-            "model.layers=tanh4"
-        ]
+        ["sigmoid2", "tanh2", "sigmoid4", "tanh4"]
     );
     assert_eq!(
         names(&load("perceptron_blobs")),
+        ["separation=6.0", "separation=1.5"]
+    );
+    assert_eq!(
+        assignments(&load("perceptron_blobs")),
         ["dataset.separation=6.0", "dataset.separation=1.5"]
     );
     assert_eq!(names(&load("mnist_sgd")), ["base"]);
+    assert_eq!(assignments(&load("mnist_sgd")), [""]);
+    let dead = load("dead_relu");
+    assert_eq!(
+        names(&dead),
+        [
+            "relu lr=0.05",
+            "relu lr=0.8",
+            "relu lr=1.0",
+            "leaky_relu lr=0.05",
+            "leaky_relu lr=0.8",
+            "leaky_relu lr=1.0"
+        ]
+    );
+    assert_eq!(
+        dead.variants[2].assignment,
+        "model.layers[*].activation=relu,optimizer.learning_rate=1.0"
+    );
     let exploding = load("exploding_gradient");
     assert_eq!(
         names(&exploding),
         [
-            "fix=none",
-            "fix=clip_value",
-            "fix=clip_norm",
-            "fix=smaller_init",
-            "fix=lower_rate"
+            "none",
+            "clip_value",
+            "clip_norm",
+            "smaller_init",
+            "lower_rate",
+            "elu",
+            "selu",
+            "batch_norm"
         ]
     );
     assert_eq!(exploding.variants[0].run.regularization.clip_value, None);
@@ -198,7 +227,7 @@ fn minimal_scenario_fills_in_the_defaults() {
     let scenario = parse_ok(MINIMAL, &LoadOptions::default());
     assert_eq!(scenario.name, "test");
     assert_eq!(scenario.description, "minimal");
-    assert_eq!(scenario.course_section, "tests");
+    assert_eq!(scenario.course_section.as_deref(), Some("tests"));
     assert_eq!(names(&scenario), ["base"]);
     let expected = RunSpec {
         dataset: DatasetSpec {
@@ -209,12 +238,14 @@ fn minimal_scenario_fills_in_the_defaults() {
             test_size: None,
             scaling: Scaling::None,
             validation_fraction: 0.0,
+            keep_classes: None,
         },
         model: ModelSpec {
             layers: Vec::new(),
             output: OutputSpec {
                 head: OutputHead::SigmoidBinaryCrossEntropy,
             },
+            threshold: 0.0,
         },
         init: InitSpec {
             weights: InitScheme::GlorotUniform,
@@ -413,7 +444,7 @@ fn a_two_by_three_grid_nests_the_first_axis_outermost() {
     );
     let scenario = parse_ok(&text, &LoadOptions::default());
     assert_eq!(
-        names(&scenario),
+        assignments(&scenario),
         [
             "optimizer.learning_rate=0.1,training.batch_size=32",
             "optimizer.learning_rate=0.1,training.batch_size=64",
@@ -439,7 +470,7 @@ fn axes_follow_file_order_not_alphabetical_order() {
     );
     let scenario = parse_ok(&text, &LoadOptions::default());
     assert_eq!(
-        names(&scenario)[1],
+        assignments(&scenario)[1],
         "training.epochs=1,dataset.scaling=standard"
     );
 }
@@ -455,8 +486,9 @@ fn wildcard_sets_every_layer() {
     );
     let scenario = parse_ok(&text, &LoadOptions::default());
     assert_eq!(scenario.variants.len(), 4);
+    assert_eq!(scenario.variants[1].name, "sigmoid units=16");
     assert_eq!(
-        scenario.variants[1].name,
+        scenario.variants[1].assignment,
         "model.layers[*].activation=sigmoid,model.layers[1].units=16"
     );
     assert_eq!(
@@ -500,7 +532,7 @@ fix = [
 "#,
     );
     let scenario = parse_ok(&text, &LoadOptions::default());
-    assert_eq!(names(&scenario), ["fix=none", "fix=small"]);
+    assert_eq!(assignments(&scenario), ["fix=none", "fix=small"]);
     let (none, small) = (&scenario.variants[0].run, &scenario.variants[1].run);
     assert_eq!(none.optimizer.learning_rate, 0.1);
     assert_eq!(none.training.epochs, 5);
@@ -524,7 +556,7 @@ optimizer = [
     );
     let scenario = parse_ok(&text, &LoadOptions::default());
     assert_eq!(
-        names(&scenario),
+        assignments(&scenario),
         [
             "optimizer=fast,training.schedule=step",
             "optimizer=fast,training.schedule=constant",
@@ -549,7 +581,7 @@ fn layer_array_labels_describe_the_layers() {
     );
     let scenario = parse_ok(&text, &LoadOptions::default());
     assert_eq!(
-        names(&scenario),
+        assignments(&scenario),
         [
             "model.layers=[]",
             "model.layers=relu8-dropout0.5",
@@ -828,4 +860,55 @@ fn scenario_errors_leave_the_error_prefix_to_the_program() {
     let shown = error.to_string();
     assert!(shown.starts_with("test.toml: 1 problem"), "{shown}");
     assert!(!shown.contains("error:"), "{shown}");
+}
+
+#[test]
+fn short_names_keep_keys_where_labels_would_collide() {
+    // Two axes labelled alike: the short names would repeat, so the full ones are kept.
+    let text = mnist(
+        r#"
+[sweep]
+a = [{ name = "p q" }, { name = "p" }]
+b = [{ name = "r" }, { name = "q r" }]
+"#,
+    );
+    let scenario = parse_ok(&text, &LoadOptions::default());
+    assert_eq!(
+        names(&scenario),
+        ["a=p q,b=r", "a=p q,b=q r", "a=p,b=r", "a=p,b=q r"]
+    );
+    let text = mnist(
+        r#"
+[sweep]
+"training.epochs" = [1, 2]
+"optimizer.learning_rate" = [0.1]
+"#,
+    );
+    let scenario = parse_ok(&text, &LoadOptions::default());
+    assert_eq!(names(&scenario), ["epochs=1 lr=0.1", "epochs=2 lr=0.1"]);
+}
+
+/// Every shipped variant name reads as a title: short, no key paths, no sweep syntax.
+#[test]
+fn every_shipped_variant_title_is_readable() {
+    for entry in std::fs::read_dir(SCENARIOS).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let scenario = parse::load_scenario(&path, &LoadOptions::default()).unwrap();
+        for variant in &scenario.variants {
+            let name = &variant.name;
+            assert!(
+                name.len() <= 32
+                    && !name.contains([',', '[', ']', '*', '{'])
+                    && !name.contains("model.")
+                    && !name.contains("optimizer.")
+                    && !name.contains("training."),
+                "{}: variant `{name}` ({})",
+                path.display(),
+                variant.assignment
+            );
+        }
+    }
 }

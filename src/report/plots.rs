@@ -2,6 +2,9 @@
 //!
 //! - `curves_<variant>.svg`: training loss and accuracy per epoch, one line per backend (the
 //!   mean over seeds with a 95 % band when there are several), validation dashed-light;
+//! - `diff_<variant>.svg`: each backend's difference from native per epoch, training loss and
+//!   accuracy (|difference| on a log axis, so rounding-level agreement and divergence both
+//!   show; 0 is drawn at the axis floor);
 //! - `epoch_time.svg`: median seconds per epoch per variant and backend (bars; one dot per seed);
 //! - `success.svg`: the fraction of seeds reaching test accuracy 1.0, per variant and backend;
 //! - `grad_norms_<variant>_<backend>.svg`: each dense layer's gradient norm per epoch, log axis;
@@ -52,6 +55,9 @@ pub fn all(data: &RunData) -> Result<Vec<Plot>> {
     let mut plots = Vec::new();
     for variant in distinct(&data.epochs, |e| e.variant.clone()) {
         plots.push(curves(data, &variant)?);
+        if let Some(plot) = differences(data, &variant)? {
+            plots.push(plot);
+        }
     }
     if let Some(plot) = epoch_time(data)? {
         plots.push(plot);
@@ -93,6 +99,21 @@ fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// How many epoch labels to ask plotters for: one per epoch up to ten, so that short runs
+/// get every epoch and no fractional ones.
+fn epoch_ticks(max_epoch: f64) -> usize {
+    (max_epoch.max(2.0) as usize).min(10)
+}
+
+/// An epoch axis label: whole epochs only (plotters may place a key point between two).
+fn epoch_label(x: &f64) -> String {
+    if (x - x.round()).abs() < 1e-9 {
+        format!("{}", x.round() as i64)
+    } else {
+        String::new()
+    }
+}
+
 /// Per backend: (epoch, estimate over seeds) of one column.
 type Curve = Vec<(f64, Estimate)>;
 
@@ -102,23 +123,21 @@ fn curve(
     backend: &str,
     value: impl Fn(&EpochRow) -> Option<f64>,
 ) -> Curve {
-    let rows: Vec<_> = data
+    // One pass over the rows, grouped by epoch: full runs have hundreds of thousands.
+    let mut by_epoch: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    for row in data
         .epochs
         .iter()
         .filter(|e| e.variant == variant && e.backend == backend)
-        .collect();
-    let mut epochs: Vec<u64> = distinct(&rows, |e| e.epoch);
-    epochs.sort_unstable();
-    epochs
+    {
+        let values = by_epoch.entry(row.epoch).or_default();
+        if let Some(v) = value(row) {
+            values.push(v);
+        }
+    }
+    by_epoch
         .into_iter()
-        .filter_map(|epoch| {
-            let values: Vec<f64> = rows
-                .iter()
-                .filter(|e| e.epoch == epoch)
-                .filter_map(|e| value(e))
-                .collect();
-            Estimate::of(&values).map(|estimate| (epoch as f64, estimate))
-        })
+        .filter_map(|(epoch, values)| Estimate::of(&values).map(|e| (epoch as f64, e)))
         .collect()
 }
 
@@ -195,6 +214,8 @@ fn curves(data: &RunData, variant: &str) -> Result<Plot> {
             chart
                 .configure_mesh()
                 .x_desc("epoch")
+                .x_labels(epoch_ticks(max_epoch))
+                .x_label_formatter(&epoch_label)
                 .y_desc(label)
                 .label_style((FONT, 12))
                 .draw()?;
@@ -235,6 +256,160 @@ fn curves(data: &RunData, variant: &str) -> Result<Plot> {
         title: format!("{variant}: loss and accuracy per epoch"),
         svg,
     })
+}
+
+/// Differences smaller than this (0 included) are drawn at it: the floor of the log axis.
+const DIFF_FLOOR: f64 = 1e-9;
+
+/// Per epoch, the mean over seeds of |value(backend) - value(native)|, pairing rows by seed
+/// and epoch.
+fn difference(
+    data: &RunData,
+    variant: &str,
+    backend: &str,
+    value: impl Fn(&EpochRow) -> f64,
+) -> Vec<(f64, f64)> {
+    let native: std::collections::HashMap<(u64, u64), &EpochRow> = data
+        .epochs
+        .iter()
+        .filter(|e| e.variant == variant && e.backend == "native")
+        .map(|e| ((e.seed, e.epoch), e))
+        .collect();
+    let mut sums: std::collections::BTreeMap<u64, (f64, usize)> = Default::default();
+    for row in data
+        .epochs
+        .iter()
+        .filter(|e| e.variant == variant && e.backend == backend)
+    {
+        let Some(reference) = native.get(&(row.seed, row.epoch)) else {
+            continue;
+        };
+        let d = (value(row) - value(reference)).abs();
+        if d.is_finite() {
+            let entry = sums.entry(row.epoch).or_default();
+            entry.0 += d;
+            entry.1 += 1;
+        }
+    }
+    sums.into_iter()
+        .map(|(epoch, (sum, n))| (epoch as f64, (sum / n as f64).max(DIFF_FLOOR)))
+        .collect()
+}
+
+/// One backend's line of a difference panel: its index among the others, its name, and
+/// (epoch, mean |difference|).
+type DiffLine<'a> = (usize, &'a String, Vec<(f64, f64)>);
+
+/// Each backend's distance from native per epoch (loss and accuracy), when native and
+/// another backend both ran the variant.
+fn differences(data: &RunData, variant: &str) -> Result<Option<Plot>> {
+    let backends = distinct(
+        &data
+            .epochs
+            .iter()
+            .filter(|e| e.variant == variant)
+            .collect::<Vec<_>>(),
+        |e| e.backend.clone(),
+    );
+    if !backends.iter().any(|b| b == "native") {
+        return Ok(None);
+    }
+    let others: Vec<&String> = backends.iter().filter(|b| *b != "native").collect();
+    let panels: [(&str, Vec<DiffLine>); 2] = [
+        (
+            "|training loss − native's|",
+            others
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (i, *b, difference(data, variant, b, |e| e.train_loss)))
+                .filter(|(_, _, points)| !points.is_empty())
+                .collect(),
+        ),
+        (
+            "|training accuracy − native's|",
+            others
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (i, *b, difference(data, variant, b, |e| e.train_accuracy)))
+                .filter(|(_, _, points)| !points.is_empty())
+                .collect(),
+        ),
+    ];
+    if panels.iter().all(|(_, lines)| lines.is_empty()) {
+        return Ok(None);
+    }
+    let max_epoch = panels
+        .iter()
+        .flat_map(|(_, lines)| lines.iter().flat_map(|(_, _, p)| p.iter().map(|(e, _)| *e)))
+        .fold(1.0, f64::max);
+    let top = panels
+        .iter()
+        .flat_map(|(_, lines)| lines.iter().flat_map(|(_, _, p)| p.iter().map(|(_, v)| *v)))
+        .fold(DIFF_FLOOR * 10.0, f64::max)
+        * 3.0;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1000, 400)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let root = root.titled(
+            &format!("{variant}: difference from native (mean over seeds)"),
+            (FONT, 20),
+        )?;
+        let areas = root.split_evenly((1, 2));
+        for (area, (label, lines)) in areas.iter().zip(&panels) {
+            let mut chart = ChartBuilder::on(area)
+                .margin(10)
+                .x_label_area_size(35)
+                .y_label_area_size(60)
+                .build_cartesian_2d(1.0..max_epoch.max(2.0), (DIFF_FLOOR..top).log_scale())?;
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .x_labels(epoch_ticks(max_epoch))
+                .x_label_formatter(&epoch_label)
+                .y_desc(*label)
+                .y_label_formatter(&|v| {
+                    if *v <= DIFF_FLOOR * 1.01 {
+                        "≤1e-9".to_string()
+                    } else {
+                        format!("{v:.0e}")
+                    }
+                })
+                .label_style((FONT, 12))
+                .draw()?;
+            for (index, backend, points) in lines {
+                // Native's own color is the first; the others keep theirs from the curves.
+                let c = color(
+                    backends
+                        .iter()
+                        .position(|b| b == *backend)
+                        .unwrap_or(*index),
+                );
+                chart
+                    .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?
+                    .label(backend.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
+                // A dot per epoch while they can be told apart (and the file stays small).
+                if points.len() <= 50 {
+                    chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+                }
+            }
+            if !lines.is_empty() {
+                chart
+                    .configure_series_labels()
+                    .label_font((FONT, 12))
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .draw()?;
+            }
+        }
+        root.present()?;
+    }
+    Ok(Some(Plot {
+        file: format!("diff_{}.svg", slug(variant)),
+        title: format!("{variant}: each backend's difference from native per epoch (log scale)"),
+        svg,
+    }))
 }
 
 /// Grouped bars: one group per variant, one bar per backend, values in [0, top].
@@ -420,18 +595,13 @@ fn success(data: &RunData) -> Result<Option<Plot>> {
 
 /// (epoch, mean over seeds) of per-layer rows, in epoch order.
 fn epoch_means(rows: &[&LayerRow]) -> Vec<(f64, f64)> {
-    let mut epochs = distinct(rows, |r| r.epoch);
-    epochs.sort_unstable();
-    epochs
+    let mut by_epoch: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    for row in rows {
+        by_epoch.entry(row.epoch).or_default().push(row.value);
+    }
+    by_epoch
         .into_iter()
-        .filter_map(|epoch| {
-            let values: Vec<f64> = rows
-                .iter()
-                .filter(|r| r.epoch == epoch)
-                .map(|r| r.value)
-                .collect();
-            Estimate::of(&values).map(|e| (epoch as f64, e.mean))
-        })
+        .filter_map(|(epoch, values)| Estimate::of(&values).map(|e| (epoch as f64, e.mean)))
         .collect()
 }
 
@@ -487,6 +657,8 @@ fn grad_norms(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plo
         chart
             .configure_mesh()
             .x_desc("epoch")
+            .x_labels(epoch_ticks(max_epoch))
+            .x_label_formatter(&epoch_label)
             .y_desc("mean ‖∂L/∂W‖ over the epoch's steps")
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .label_style((FONT, 12))
@@ -545,6 +717,8 @@ fn dead_units(data: &RunData, variant: &str) -> Result<Plot> {
         chart
             .configure_mesh()
             .x_desc("epoch")
+            .x_labels(epoch_ticks(max_epoch))
+            .x_label_formatter(&epoch_label)
             .y_desc("share of units with pre-activation ≤ 0 on every row")
             .y_label_formatter(&|v| format!("{:.0} %", 100.0 * v))
             .label_style((FONT, 12))
@@ -727,4 +901,18 @@ fn boundary(data: &RunData, variant: &str, backend: &str) -> Result<Option<Plot>
         title: format!("{variant} · {backend}: decision regions (seed {seed}) and examples"),
         svg,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_axes_label_whole_epochs_only() {
+        assert_eq!(epoch_label(&2.0), "2");
+        assert_eq!(epoch_label(&1.5), "");
+        assert_eq!(epoch_ticks(3.0), 3);
+        assert_eq!(epoch_ticks(1.0), 2);
+        assert_eq!(epoch_ticks(2000.0), 10);
+    }
 }

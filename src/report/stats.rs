@@ -45,7 +45,13 @@ pub fn distinct<T, K: PartialEq + Clone>(items: &[T], key: impl Fn(&T) -> K) -> 
     keys
 }
 
-/// A file-name-safe form of a variant or backend name.
+/// The longest [`slug`]: with the longest prefix and two slugs, a plot's file name stays
+/// within 80 characters.
+pub const SLUG_MAX: usize = 32;
+
+/// A file-name-safe form of a variant or backend name, at most [`SLUG_MAX`] characters. A
+/// longer name keeps its beginning and ends with a hash of the whole name, so that the same
+/// name always gives the same file and two names sharing a beginning do not share a file.
 pub fn slug(name: &str) -> String {
     let slug: String = name
         .chars()
@@ -57,7 +63,17 @@ pub fn slug(name: &str) -> String {
             }
         })
         .collect();
-    if slug.is_empty() { "_".into() } else { slug }
+    if slug.is_empty() {
+        return "_".into();
+    }
+    if slug.len() <= SLUG_MAX {
+        return slug;
+    }
+    // FNV-1a: stable across builds and platforms, unlike the standard library's hasher.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}-{:08x}", &slug[..SLUG_MAX - 9], hash as u32)
 }
 
 #[cfg(test)]
@@ -74,5 +90,11 @@ mod tests {
             slug("optimizer.learning_rate=0.1/x"),
             "optimizer.learning_rate_0.1_x"
         );
+        assert_eq!(slug("relu lr=1.0"), "relu_lr_1.0");
+        let long = "model.layers[*].activation=relu,optimizer.learning_rate=1.0";
+        let other = "model.layers[*].activation=relu,optimizer.learning_rate=0.1";
+        assert_eq!(slug(long).len(), SLUG_MAX);
+        assert_eq!(slug(long), slug(long));
+        assert_ne!(slug(long), slug(other));
     }
 }

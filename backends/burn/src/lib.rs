@@ -14,7 +14,8 @@
 //! - batch-norm running statistics (burn's `BatchNorm` module feeds the biased batch variance
 //!   into `running_var`; the scenarios use PyTorch's unbiased one).
 //!
-//! The Rosenblatt `step` head is not expressible: its update rule is not a gradient.
+//! The Rosenblatt `step` head is not a gradient step: its rule is written on burn tensors
+//! without autodiff ([`perceptron`]), plain sgd from the harness's init only.
 //!
 //! Steps run inside a rayon pool of the run's thread count, which flex's kernels use. Dropout
 //! masks come from flex's generator, which is process-wide: the trainer re-seeds it before each
@@ -23,6 +24,7 @@
 
 mod baseline;
 mod model;
+mod perceptron;
 mod trainer;
 
 use nnbench_core::capability::{LAYERS, OPTIMIZERS, REGULARIZERS};
@@ -77,11 +79,7 @@ impl Backend for BurnBackend {
         );
         table.extend(OutputHead::ALL.iter().map(|&head| {
             let support = match head {
-                OutputHead::Step => Support::Unsupported(
-                    "burn trains by autodiff and the perceptron rule of the step unit is not the \
-                     gradient of any loss (the step function has zero derivative)"
-                        .to_string(),
-                ),
+                OutputHead::Step => Support::Adapter,
                 _ => Support::Framework,
             };
             cap(Category::Head, head.name(), support)
@@ -114,8 +112,16 @@ impl Backend for BurnBackend {
         nnbench_core::threads::run_in_rayon_pool(threads, work);
     }
 
+    fn check(&self, run: &RunSpec) -> Result<(), nnbench_core::Unsupported> {
+        nnbench_core::capability::check(run, &self.capabilities())?;
+        nnbench_core::capability::check_perceptron_rule(run, "burn")
+    }
+
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError> {
         self.check(setup.run)?;
+        if setup.network.head == OutputHead::Step {
+            return Ok(Box::new(perceptron::BurnPerceptron::new(setup)?));
+        }
         Ok(Box::new(BurnTrainer::new(setup)?))
     }
 }

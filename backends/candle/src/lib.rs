@@ -9,7 +9,8 @@
 //! the adapter builds on candle tensors, and the capability table says so: momentum, Nesterov
 //! and RMSprop (behind candle's `Optimizer` trait), L1/L2 penalties and gradient clipping
 //! ([`regularization`]), seeded dropout masks, SELU and a binary cross-entropy that stays
-//! finite. Rosenblatt's `step` head is not offered: its rule is not a gradient.
+//! finite. Rosenblatt's `step` head is not a gradient step: its rule is written on candle
+//! tensors without autograd ([`perceptron`]), plain sgd from the harness's init only.
 //!
 //! Computation runs on the CPU; with the `cuda` feature, on the first CUDA device when one is
 //! present. Threads: see [`threads`].
@@ -20,6 +21,7 @@ pub mod error;
 pub mod head;
 pub mod model;
 pub mod optimizer;
+pub mod perceptron;
 pub mod regularization;
 pub mod threads;
 pub mod trainer;
@@ -82,7 +84,7 @@ impl Backend for CandleBackend {
             let support = match output {
                 OutputHead::SoftmaxCrossEntropy | OutputHead::IdentityMse => Support::Framework,
                 OutputHead::SigmoidBinaryCrossEntropy => Support::Adapter,
-                OutputHead::Step => Support::Unsupported(head::STEP_UNSUPPORTED.to_string()),
+                OutputHead::Step => Support::Adapter,
             };
             Capability::new(Category::Head, output.name(), support)
         }));
@@ -110,7 +112,16 @@ impl Backend for CandleBackend {
         nnbench_core::threads::run_in_rayon_pool(threads, work);
     }
 
+    fn check(&self, run: &nnbench_core::spec::RunSpec) -> Result<(), nnbench_core::Unsupported> {
+        nnbench_core::capability::check(run, &self.capabilities())?;
+        nnbench_core::capability::check_perceptron_rule(run, "candle")
+    }
+
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError> {
+        if setup.network.head == OutputHead::Step {
+            self.check(setup.run)?;
+            return Ok(Box::new(perceptron::CandlePerceptron::new(setup)?));
+        }
         Ok(Box::new(trainer::CandleTrainer::new(setup)?))
     }
 }

@@ -105,7 +105,7 @@ impl State {
 }
 
 /// The CPU, or the first CUDA device when built with the `cuda` feature and one is present.
-fn select_device() -> Result<Device, BackendError> {
+pub(crate) fn select_device() -> Result<Device, BackendError> {
     if cfg!(feature = "cuda") {
         Device::cuda_if_available(0).or_framework()
     } else {

@@ -273,13 +273,15 @@ fn bad_input_is_an_error_not_a_panic() {
 }
 
 #[test]
-fn step_head_is_reported_unsupported() {
-    let run = run(vec![], OutputHead::Step, OptimizerKind::Sgd);
-    let error = CandleBackend.check(&run).unwrap_err();
-    assert_eq!(error.feature, "step");
+fn the_perceptron_rule_runs_with_plain_sgd_only() {
+    let run_with = |kind| run(vec![], OutputHead::Step, kind);
+    assert!(CandleBackend.check(&run_with(OptimizerKind::Sgd)).is_ok());
+    let error = CandleBackend.check(&run_with(ADAM)).unwrap_err();
+    assert_eq!(error.feature, "adam");
+    assert!(error.reason.contains("perceptron"), "{}", error.reason);
     let caps = CandleBackend.capabilities();
     let step = caps.iter().find(|c| c.name == "step").unwrap();
-    assert!(matches!(step.support, Support::Unsupported(_)));
+    assert_eq!(step.support, Support::Adapter);
 }
 
 #[test]

@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         test_size: None,
         scaling: Scaling::Unit,
         validation_fraction: 0.0,
+        keep_classes: None,
     };
     let mnist = data::load(&spec, &DataOptions::resolve(None, true)?, &Silent)?;
     let (train, test) = (

@@ -97,9 +97,9 @@ impl Backend for LinfaBackend {
                 // scikit-learn's MLPRegressor output (identity, squared error), built here so
                 // that the conformance suite's exact optimizer checks run on this backend.
                 OutputHead::IdentityMse => Support::Adapter,
-                OutputHead::Step => Support::Unsupported(format!(
-                    "{NO_SKLEARN} step output: the perceptron rule is not a gradient step"
-                )),
+                // Rosenblatt's rule on ndarray (crate::perceptron); scikit-learn's network has
+                // no step output.
+                OutputHead::Step => Support::Adapter,
             };
             cap(Category::Head, head.name(), support)
         }));
@@ -127,8 +127,16 @@ impl Backend for LinfaBackend {
         None
     }
 
+    fn check(&self, run: &RunSpec) -> Result<(), Unsupported> {
+        nnbench_core::capability::check(run, &self.capabilities())?;
+        nnbench_core::capability::check_perceptron_rule(run, "linfa")
+    }
+
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError> {
         self.check(setup.run)?;
+        if setup.network.head == OutputHead::Step {
+            return Ok(Box::new(crate::perceptron::LinfaPerceptron::new(setup)?));
+        }
         Ok(Box::new(LinfaTrainer::new(setup)?))
     }
 }

@@ -78,6 +78,8 @@
 //! with the scenario's optimizer in the spec's (PyTorch) forms instead of scikit-learn's.
 //! Matrix products are ndarray's (matrixmultiply, single-threaded): `setup.threads` is not
 //! honoured.
+//! The `step` head is Rosenblatt's perceptron rule on ndarray, in the course's form, plain sgd
+//! from the harness's init only.
 //!
 //! [`LinearBackend`] (`linear`) is the reference linear classifier of MNIST scenarios:
 //! linfa-logistic's multinomial logistic regression (see [`linear`]).
@@ -90,6 +92,7 @@ pub mod linear;
 pub mod logistic;
 mod network;
 mod params;
+mod perceptron;
 pub mod solver;
 
 pub use backend::{LINFA_VERSION, LinfaBackend, LinfaTrainer};

@@ -1,6 +1,8 @@
-//! The course's claim for scikit-learn's `MLPClassifier`: with its defaults (784-100-10 relu,
-//! Adam 1e-3, batch 200, alpha 1e-4) and `max_iter = 10`, MNIST scaled to [0, 1] reaches a test
-//! accuracy of at least 0.97. Runs the standalone estimator (not the harness).
+//! scikit-learn's `MLPClassifier` defaults as the course lists them (784-100-10 relu, Adam 1e-3,
+//! batch 200, alpha 1e-4), cut to `max_iter = 10` (scikit-learn's default is 200; ten epochs is
+//! our choice, to keep the test affordable), on MNIST scaled to [0, 1]. The course quotes no
+//! accuracy: the floor 0.97 is ours, under what this estimator measured here (0.9750, random_state 0).
+//! Runs the standalone estimator (not the harness).
 
 use std::time::Instant;
 
@@ -24,6 +26,7 @@ fn sklearn_defaults_with_ten_epochs_reach_97_percent_on_mnist() {
         test_size: None,
         scaling: Scaling::Unit,
         validation_fraction: 0.0,
+        keep_classes: None,
     };
     let options = DataOptions::resolve(None, true).unwrap();
     let mnist = data::load(&spec, &options, &Silent).unwrap();

@@ -8,18 +8,20 @@ use nnbench_core::spec::OutputHead;
 
 use crate::activation::sigmoid;
 
-/// Turns raw outputs `z` (`rows × width`) into the head's predictions, in place.
-pub fn predict(head: OutputHead, z: &mut [f32], width: usize) {
+/// Turns raw outputs `z` (`rows × width`) into the head's predictions, in place; `threshold`
+/// is the step unit's.
+pub fn predict(head: OutputHead, z: &mut [f32], width: usize, threshold: f32) {
     match head {
         OutputHead::SoftmaxCrossEntropy => z.chunks_exact_mut(width).for_each(softmax),
         OutputHead::SigmoidBinaryCrossEntropy => z.iter_mut().for_each(|v| *v = sigmoid(*v)),
         OutputHead::IdentityMse => {}
-        OutputHead::Step => z.iter_mut().for_each(|v| *v = step(*v)),
+        OutputHead::Step => z.iter_mut().for_each(|v| *v = step(*v, threshold)),
     }
 }
 
-fn step(z: f32) -> f32 {
-    if z >= 0.0 { 1.0 } else { 0.0 }
+/// The course's `prediction = 1 si valeur > seuil sinon 0`.
+fn step(z: f32, threshold: f32) -> f32 {
+    if z > threshold { 1.0 } else { 0.0 }
 }
 
 fn softmax(row: &mut [f32]) {
@@ -36,7 +38,13 @@ fn softmax(row: &mut [f32]) {
 ///
 /// The step unit's "gradient" is the perceptron rule: −(y − ŷ) on misclassified rows and 0
 /// elsewhere, so that a gradient step w ← w − η·xᵀ·dz is Rosenblatt's w ← w + η (y − ŷ) x.
-pub fn loss_and_gradient(head: OutputHead, z: &mut [f32], targets: &[f32], width: usize) -> f32 {
+pub fn loss_and_gradient(
+    head: OutputHead,
+    z: &mut [f32],
+    targets: &[f32],
+    width: usize,
+    threshold: f32,
+) -> f32 {
     let rows = z.len() / width.max(1);
     let scale = 1.0 / rows.max(1) as f32;
     let mut total = 0.0f64;
@@ -68,7 +76,7 @@ pub fn loss_and_gradient(head: OutputHead, z: &mut [f32], targets: &[f32], width
         }
         OutputHead::Step => {
             for (v, &t) in z.iter_mut().zip(targets) {
-                let error = t - step(*v);
+                let error = t - step(*v, threshold);
                 total += f64::from(error.abs());
                 *v = -error * scale;
             }

@@ -99,6 +99,8 @@ impl Node {
 
 pub struct NativeTrainer {
     network: Network,
+    /// The step head's threshold.
+    threshold: f32,
     nodes: Vec<Node>,
     params: Vec<f32>,
     grads: Vec<f32>,
@@ -188,6 +190,7 @@ impl NativeTrainer {
         };
         let mut trainer = NativeTrainer {
             network,
+            threshold: setup.run.model.threshold as f32,
             nodes,
             params: vec![0.0; size],
             grads: vec![0.0; size],
@@ -414,6 +417,7 @@ impl NativeTrainer {
             &mut delta[..len],
             &batch.targets[..len],
             outputs,
+            self.threshold,
         );
         self.backward(batch.inputs, rows);
         let grad_norms = self.record_grad_norms.then(|| self.grad_norms());
@@ -558,7 +562,12 @@ impl Trainer for NativeTrainer {
         let len = rows * self.network.outputs;
         let last = self.nodes.len() - 1;
         let mut outputs = self.nodes[last].output(len).to_vec();
-        head::predict(self.network.head, &mut outputs, self.network.outputs);
+        head::predict(
+            self.network.head,
+            &mut outputs,
+            self.network.outputs,
+            self.threshold,
+        );
         Ok(outputs)
     }
 

@@ -101,6 +101,11 @@ impl Backend for PythonBackend {
         Some(trainer::hand_written_epoch(self.framework, task))
     }
 
+    fn check(&self, run: &RunSpec) -> Result<(), nnbench_core::Unsupported> {
+        nnbench_core::capability::check(run, &self.capabilities())?;
+        nnbench_core::capability::check_perceptron_rule(run, self.framework.name())
+    }
+
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError> {
         self.check(setup.run)?;
         Ok(Box::new(trainer::PythonTrainer::new(

@@ -7,18 +7,24 @@ use nnbench_core::baseline::BaselineTask;
 use nnbench_core::metrics::encode_targets;
 use nnbench_core::spec::{BatchSize, InitScheme, RunSpec};
 use nnbench_core::weights::Tensor;
-use nnbench_core::{BackendError, Batch, Network, StepStats, Trainer, TrainerSetup, Weights};
+use nnbench_core::{
+    BackendError, Batch, Network, StepStats, Trainer, TrainerSetup, TrainingSplit, Weights,
+};
 use serde_json::{Map, Value, json};
 
 use crate::Framework;
 use crate::protocol::{ArrayRef, Message};
-use crate::worker::{Worker, error};
+use crate::worker::{CheckedOut, Worker, error};
 
 pub struct PythonTrainer {
     framework: Framework,
     network: Network,
     /// `weights(&self)` also talks to the worker.
-    worker: RefCell<Worker>,
+    worker: RefCell<CheckedOut>,
+    /// Rows of the training split the worker keeps, once it keeps one.
+    split_rows: Option<usize>,
+    /// The current step's row indices, reused from step to step.
+    row_indices: Vec<u32>,
 }
 
 impl PythonTrainer {
@@ -33,7 +39,7 @@ impl PythonTrainer {
                     .map_err(BackendError::WeightsMismatch)?;
             }
         }
-        let mut worker = Worker::start(framework, setup.threads)?;
+        let mut worker = Worker::check_out(framework, setup.threads)?;
         let mut fields = Map::new();
         fields.insert("spec".into(), spec_json(setup.run, &network)?);
         fields.insert("seed".into(), json!(setup.seed));
@@ -48,11 +54,24 @@ impl PythonTrainer {
             framework,
             network,
             worker: RefCell::new(worker),
+            split_rows: None,
+            row_indices: Vec::new(),
         })
     }
 
     fn fail(&self, message: impl Into<String>) -> BackendError {
         error(self.framework, message)
+    }
+
+    /// The loss (and gradient norms) of a `train` or `train_rows` reply.
+    fn step_stats(&self, mut reply: Message) -> Result<StepStats, BackendError> {
+        let loss = reply
+            .take("loss")
+            .map(|a| a.into_f32())
+            .and_then(|values| values.first().copied())
+            .ok_or_else(|| self.fail("the worker's train reply has no loss"))?;
+        let grad_norms = reply.take("grad_norms").map(|a| a.into_f32());
+        Ok(StepStats { loss, grad_norms })
     }
 }
 
@@ -79,14 +98,69 @@ impl Trainer for PythonTrainer {
                 ArrayRef::F32(&batch.targets[..rows * outputs]),
             ),
         ];
-        let mut reply = self.worker.get_mut().request("train", fields, &arrays)?;
-        let loss = reply
-            .take("loss")
-            .map(|a| a.into_f32())
-            .and_then(|values| values.first().copied())
-            .ok_or_else(|| self.fail("the worker's train reply has no loss"))?;
-        let grad_norms = reply.take("grad_norms").map(|a| a.into_f32());
-        Ok(StepStats { loss, grad_norms })
+        let reply = self.worker.get_mut().request("train", fields, &arrays)?;
+        self.step_stats(reply)
+    }
+
+    /// The split goes over once; each step then sends only its row indices (what a framework's
+    /// own script does: its dataset sits in its process, and each step indexes it).
+    fn keep_training_split(&mut self, split: &TrainingSplit<'_>) -> Result<bool, BackendError> {
+        let (rows, features, outputs) = (split.rows, split.features, self.network.outputs);
+        if split.inputs.len() != rows * features
+            || split.labels.len() != rows
+            || split.targets.len() != rows * outputs
+        {
+            return Err(self.fail(format!(
+                "the training split has {} inputs, {} labels and {} targets for {rows} rows of \
+                 {features} features and {outputs} outputs",
+                split.inputs.len(),
+                split.labels.len(),
+                split.targets.len()
+            )));
+        }
+        let arrays = [
+            ("x", &[rows, features][..], ArrayRef::F32(split.inputs)),
+            ("labels", &[rows][..], ArrayRef::U32(split.labels)),
+            (
+                "targets",
+                &[rows, outputs][..],
+                ArrayRef::F32(split.targets),
+            ),
+        ];
+        self.worker
+            .get_mut()
+            .request("keep_split", Map::new(), &arrays)?;
+        self.split_rows = Some(rows);
+        Ok(true)
+    }
+
+    fn train_rows(
+        &mut self,
+        rows: &[usize],
+        learning_rate: f32,
+    ) -> Result<StepStats, BackendError> {
+        let kept = self
+            .split_rows
+            .ok_or_else(|| self.fail("train_rows before the training split was kept"))?;
+        self.row_indices.clear();
+        for &row in rows {
+            match u32::try_from(row) {
+                Ok(index) if row < kept => self.row_indices.push(index),
+                _ => {
+                    return Err(self.fail(format!(
+                        "row {row} is outside the kept training split of {kept} rows"
+                    )));
+                }
+            }
+        }
+        let mut fields = Map::new();
+        fields.insert("lr".into(), json!(learning_rate));
+        let arrays = [("rows", &[rows.len()][..], ArrayRef::U32(&self.row_indices))];
+        let reply = self
+            .worker
+            .get_mut()
+            .request("train_rows", fields, &arrays)?;
+        self.step_stats(reply)
     }
 
     fn predict(&mut self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {

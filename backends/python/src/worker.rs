@@ -1,4 +1,8 @@
-//! One Python worker process: started per unit, asked by [`Worker::request`], stopped on drop.
+//! One Python worker process: asked by [`Worker::request`], stopped on drop. A unit checks one
+//! out ([`Worker::check_out`]) and hands it back when its trainer is dropped, so that the next
+//! unit of the same framework and threads reuses it: starting an interpreter and importing a
+//! framework takes seconds (TensorFlow's import alone ≈ 3 s), more than a small unit's whole
+//! training. A worker that died, or was dropped in the middle of a request, is not reused.
 //!
 //! The worker's threads are fixed before its framework starts: `--threads` on its command line
 //! and the OpenMP/BLAS variables in its environment. Its stderr is kept (the last lines), so
@@ -24,8 +28,12 @@ const STDERR_LINES: usize = 200;
 /// Set to `1` to copy the workers' stderr (framework warnings, tracebacks) to nnbench's.
 pub const ECHO_STDERR_VARIABLE: &str = "NNBENCH_PYTHON_STDERR";
 
+/// Workers between units, ready for the next one of their framework and threads.
+static IDLE: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
+
 pub struct Worker {
     framework: Framework,
+    threads: usize,
     child: Child,
     stdin: Option<BufWriter<ChildStdin>>,
     stdout: BufReader<ChildStdout>,
@@ -34,9 +42,74 @@ pub struct Worker {
     buffer: Vec<u8>,
     /// Set once the process is gone: every later request fails with this reason.
     dead: Option<String>,
+    /// A request was sent and its reply not read yet: the stream is mid-message.
+    in_flight: bool,
+}
+
+/// A worker lent to one unit, handed back to the idle ones when dropped.
+pub struct CheckedOut(Option<Worker>);
+
+impl std::ops::Deref for CheckedOut {
+    type Target = Worker;
+    fn deref(&self) -> &Worker {
+        self.0
+            .as_ref()
+            .expect("a checked-out worker is present until drop")
+    }
+}
+
+impl std::ops::DerefMut for CheckedOut {
+    fn deref_mut(&mut self) -> &mut Worker {
+        self.0
+            .as_mut()
+            .expect("a checked-out worker is present until drop")
+    }
+}
+
+impl Drop for CheckedOut {
+    fn drop(&mut self) {
+        let Some(mut worker) = self.0.take() else {
+            return;
+        };
+        if worker.dead.is_none()
+            && !worker.in_flight
+            && worker.child.try_wait().is_ok_and(|s| s.is_none())
+        {
+            worker.clear_stderr_tail();
+            IDLE.lock().unwrap_or_else(|p| p.into_inner()).push(worker);
+        }
+    }
 }
 
 impl Worker {
+    /// An idle worker of `framework` with `threads` threads, or a new one.
+    pub fn check_out(framework: Framework, threads: usize) -> Result<CheckedOut, BackendError> {
+        let threads = threads.max(1);
+        let idle = {
+            let mut idle = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+            idle.iter()
+                .position(|w| w.framework == framework && w.threads == threads)
+                .map(|index| idle.swap_remove(index))
+        };
+        if let Some(mut worker) = idle
+            && worker.is_running()
+        {
+            return Ok(CheckedOut(Some(worker)));
+        }
+        Ok(CheckedOut(Some(Worker::start(framework, threads)?)))
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.dead.is_none() && self.child.try_wait().is_ok_and(|status| status.is_none())
+    }
+
+    fn clear_stderr_tail(&self) {
+        self.stderr_tail
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// Starts `python -m nnbench_peers.worker <framework> --threads <threads>`.
     pub fn start(framework: Framework, threads: usize) -> Result<Worker, BackendError> {
         let peers = peers::locate().map_err(|reason| error(framework, reason))?;
@@ -49,7 +122,8 @@ impl Worker {
         framework: Framework,
         threads: usize,
     ) -> Result<Worker, BackendError> {
-        let threads = threads.max(1).to_string();
+        let thread_count = threads.max(1);
+        let threads = thread_count.to_string();
         let mut command = Command::new(&peers.python);
         command
             .args([
@@ -98,6 +172,8 @@ impl Worker {
         });
         Ok(Worker {
             framework,
+            threads: thread_count,
+            in_flight: false,
             child,
             stdin,
             stdout,
@@ -121,13 +197,17 @@ impl Worker {
             return Err(error(self.framework, reason.clone()));
         }
         fields.insert("op".into(), Value::from(op));
+        self.in_flight = true;
         let sent = match self.stdin.as_mut() {
             Some(stdin) => protocol::write_message(stdin, &mut self.buffer, fields, arrays),
             None => Err(std::io::ErrorKind::BrokenPipe.into()),
         };
         let reply = sent.and_then(|()| protocol::read_message(&mut self.stdout));
         let reply = match reply {
-            Ok(reply) => reply,
+            Ok(reply) => {
+                self.in_flight = false;
+                reply
+            }
             Err(io) => {
                 let reason = self.death_reason(&io);
                 self.dead = Some(reason.clone());

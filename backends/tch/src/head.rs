@@ -67,6 +67,6 @@ pub fn predict(head: OutputHead, z: &Tensor) -> Result<Tensor, BackendError> {
     }
 }
 
-/// Why the step head is missing.
-pub const STEP_UNSUPPORTED: &str = "the perceptron rule is not a gradient step, and tch \
-    trains only through autograd (the threshold unit has a zero derivative everywhere)";
+/// Why the autograd network has no step head (the perceptron has its own trainer).
+pub const STEP_UNSUPPORTED: &str = "the perceptron rule is not a gradient step: it runs in \
+    nnbench_tch::perceptron, not through autograd";

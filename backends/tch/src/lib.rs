@@ -10,7 +10,8 @@
 //! adapter builds, on libtorch tensors, what tch has only in another form, and the capability
 //! table says so: L1/L2 penalties on dense weights only and gradient clipping in the spec's
 //! order with the exact global-norm rule ([`regularization`]), and seeded dropout masks.
-//! Rosenblatt's `step` head is not offered: its rule is not a gradient.
+//! Rosenblatt's `step` head is not a gradient step: its rule is written on libtorch tensors
+//! without autograd ([`perceptron`]), plain sgd from the harness's init only.
 //!
 //! Building this crate needs libtorch 2.9.0 (the version tch 0.22 is made for):
 //! `scripts/setup-libtorch.sh` installs it into `.libtorch/`, where `.cargo/config.toml` points
@@ -22,6 +23,7 @@ pub mod error;
 pub mod head;
 pub mod model;
 pub mod optimizer;
+pub mod perceptron;
 pub mod regularization;
 pub mod threads;
 pub mod trainer;
@@ -65,7 +67,7 @@ impl Backend for TchBackend {
         }));
         table.extend(OutputHead::ALL.iter().map(|&output| {
             let support = match output {
-                OutputHead::Step => Support::Unsupported(head::STEP_UNSUPPORTED.to_string()),
+                OutputHead::Step => Support::Adapter,
                 _ => Support::Framework,
             };
             Capability::new(Category::Head, output.name(), support)
@@ -102,7 +104,16 @@ impl Backend for TchBackend {
         Some(baseline::tiny_steps(task))
     }
 
+    fn check(&self, run: &nnbench_core::spec::RunSpec) -> Result<(), nnbench_core::Unsupported> {
+        nnbench_core::capability::check(run, &self.capabilities())?;
+        nnbench_core::capability::check_perceptron_rule(run, "tch")
+    }
+
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError> {
+        if setup.network.head == OutputHead::Step {
+            self.check(setup.run)?;
+            return Ok(Box::new(perceptron::TchPerceptron::new(setup)?));
+        }
         Ok(Box::new(trainer::TchTrainer::new(setup)?))
     }
 }

@@ -126,6 +126,14 @@ pub fn load(
             ("blobs".to_string(), f, blobs.classes, train, test)
         }
     };
+    let (classes, train, test) = match &spec.keep_classes {
+        Some(kept) => (
+            kept.len(),
+            keep_classes(train, features, kept),
+            keep_classes(test, features, kept),
+        ),
+        None => (classes, train, test),
+    };
     if train.rows == 0 {
         return Err(DataError::Invalid(format!(
             "{name}: the training set is empty; at least one row is needed"
@@ -155,6 +163,23 @@ pub fn load(
         validation,
         test,
     })
+}
+
+/// The rows of `split` whose label is in `kept`, relabelled by their position there.
+fn keep_classes(split: Split, features: usize, kept: &[u32]) -> Split {
+    let mut out = Split {
+        inputs: Vec::new(),
+        labels: Vec::new(),
+        rows: 0,
+    };
+    for (row, label) in split.labels.iter().enumerate() {
+        if let Some(new) = kept.iter().position(|k| k == label) {
+            out.inputs.extend_from_slice(split.row(row, features));
+            out.labels.push(new as u32);
+            out.rows += 1;
+        }
+    }
+    out
 }
 
 /// Reads a pair of IDX files and converts the first `size` images (all when `None`) to

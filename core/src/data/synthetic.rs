@@ -15,6 +15,7 @@ pub fn truth_table(gate: LogicGate) -> Split {
             LogicGate::And => a && b,
             LogicGate::Or => a || b,
             LogicGate::Xor => a != b,
+            LogicGate::TruthTable(outputs) => outputs[usize::from(a) * 2 + usize::from(b)] == 1,
         };
         labels.push(u32::from(out));
     }
@@ -25,12 +26,13 @@ pub fn truth_table(gate: LogicGate) -> Split {
     }
 }
 
-/// Name of a gate in reports (`and`, `or`, `xor`).
+/// Name of a gate in reports (`and`, `or`, `xor`, `truth_table`).
 pub fn gate_name(gate: LogicGate) -> &'static str {
     match gate {
         LogicGate::And => "and",
         LogicGate::Or => "or",
         LogicGate::Xor => "xor",
+        LogicGate::TruthTable(_) => "truth_table",
     }
 }
 

@@ -5,10 +5,11 @@ use toml::{Table, Value};
 use super::check::{Check, join};
 use super::schema::{
     self, BLOBS_CLASSES, BLOBS_FEATURES, BLOBS_SEED, BLOBS_SEPARATION, BLOBS_SPREAD,
-    BLOBS_TEST_PER_CLASS, BLOBS_TRAIN_PER_CLASS, DATASET_NAME, DATASET_SCALING, DATASET_TEST_SIZE,
-    DATASET_TRAIN_SIZE, DATASET_VALIDATION_FRACTION, DATASETS, DatasetKind, SCALINGS,
+    BLOBS_TEST_PER_CLASS, BLOBS_TRAIN_PER_CLASS, DATASET_KEEP_CLASSES, DATASET_NAME,
+    DATASET_SCALING, DATASET_TARGETS, DATASET_TEST_SIZE, DATASET_TRAIN_SIZE,
+    DATASET_VALIDATION_FRACTION, DATASETS, DatasetKind, SCALINGS,
 };
-use super::{BlobsSpec, DatasetSource, DatasetSpec};
+use super::{BlobsSpec, DatasetSource, DatasetSpec, LogicGate};
 
 const P: &str = "dataset";
 
@@ -50,29 +51,40 @@ pub(crate) fn check_dataset(c: &mut Check, t: &Table) -> Option<DatasetSpec> {
             );
         }
     }
-    let source = match kind {
-        DatasetKind::Mnist => Some(DatasetSource::Mnist),
-        DatasetKind::FashionMnist => Some(DatasetSource::FashionMnist),
-        DatasetKind::Logic(gate) => {
-            for key in [DATASET_TRAIN_SIZE.name, DATASET_TEST_SIZE.name] {
-                if let Some(value) = t.get(key) {
-                    c.push(
+    let keep_classes = c.optional(t, P, &DATASET_KEEP_CLASSES, check_keep_classes);
+    let four_rows = |c: &mut Check| {
+        for key in [DATASET_TRAIN_SIZE.name, DATASET_TEST_SIZE.name] {
+            if let Some(value) = t.get(key) {
+                c.push(
                         &join(P, key),
                         Some(value),
                         format!("not allowed for {dataset_name}: its four rows are both the training and the test set; remove it"),
                     );
-                }
             }
-            if let Some(value) = t.get(DATASET_VALIDATION_FRACTION.name)
-                && validation_fraction.is_some_and(|f| f > 0.0)
-            {
-                c.push(
+        }
+        if let Some(value) = t.get(DATASET_VALIDATION_FRACTION.name)
+            && validation_fraction.is_some_and(|f| f > 0.0)
+        {
+            c.push(
                     &DATASET_VALIDATION_FRACTION.path(),
                     Some(value),
                     format!("not allowed for {dataset_name}: its four rows are both the training and the test set; remove it"),
                 );
-            }
+        }
+    };
+    let source = match kind {
+        DatasetKind::Mnist => Some(DatasetSource::Mnist),
+        DatasetKind::FashionMnist => Some(DatasetSource::FashionMnist),
+        DatasetKind::Logic(gate) => {
+            four_rows(c);
             Some(DatasetSource::Logic { gate })
+        }
+        DatasetKind::TruthTable => {
+            four_rows(c);
+            let targets = c.required(t, P, &DATASET_TARGETS, check_targets);
+            targets.map(|targets| DatasetSource::Logic {
+                gate: LogicGate::TruthTable(targets),
+            })
         }
         DatasetKind::Blobs => check_blobs(c, t).map(DatasetSource::Blobs),
     };
@@ -82,7 +94,62 @@ pub(crate) fn check_dataset(c: &mut Check, t: &Table) -> Option<DatasetSpec> {
         test_size: test_size?,
         scaling: scaling?,
         validation_fraction: validation_fraction?,
+        keep_classes: keep_classes?,
     })
+}
+
+/// Integers of an array key, each checked into `min..=max`.
+fn int_array(c: &mut Check, key: &str, value: &Value, example: &str, max: i64) -> Option<Vec<i64>> {
+    let Value::Array(items) = value else {
+        c.push(
+            key,
+            Some(value),
+            format!("must be an array of integers (e.g. {example})"),
+        );
+        return None;
+    };
+    let mut out = Some(Vec::new());
+    for (i, item) in items.iter().enumerate() {
+        match (c.integer_in(&format!("{key}[{i}]"), item, 0, max), &mut out) {
+            (Some(n), Some(list)) => list.push(n),
+            _ => out = None,
+        }
+    }
+    out
+}
+
+fn check_targets(c: &mut Check, key: &str, value: &Value) -> Option<[u8; 4]> {
+    let example = DATASET_TARGETS.example;
+    let values = int_array(c, key, value, example, 1)?;
+    match <[i64; 4]>::try_from(values) {
+        Ok(four) => Some(four.map(|v| v as u8)),
+        Err(values) => {
+            c.push(
+                key,
+                Some(value),
+                format!(
+                    "has {} values; a truth table of two inputs has 4, for (0,0) (0,1) (1,0) (1,1) (e.g. {example})",
+                    values.len()
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn check_keep_classes(c: &mut Check, key: &str, value: &Value) -> Option<Vec<u32>> {
+    let example = DATASET_KEEP_CLASSES.example;
+    let values = int_array(c, key, value, example, 9)?;
+    let mut seen = std::collections::HashSet::new();
+    if values.len() < 2 || !values.iter().all(|v| seen.insert(*v)) {
+        c.push(
+            key,
+            Some(value),
+            format!("must list at least 2 distinct classes of 0..=9 (e.g. {example})"),
+        );
+        return None;
+    }
+    Some(values.into_iter().map(|v| v as u32).collect())
 }
 
 fn check_blobs(c: &mut Check, t: &Table) -> Option<BlobsSpec> {

@@ -6,8 +6,9 @@ use super::check::Check;
 use super::schema::{
     self, ACTIVATIONS, HEADS, LAYER_ACTIVATION, LAYER_EPSILON, LAYER_FUNCTION, LAYER_MOMENTUM,
     LAYER_RATE, LAYER_TYPE, LAYER_TYPES, LAYER_UNITS, LayerType, MODEL_LAYERS, MODEL_OUTPUT,
+    MODEL_THRESHOLD,
 };
-use super::{LayerSpec, ModelSpec, OutputSpec};
+use super::{LayerSpec, ModelSpec, OutputHead, OutputSpec};
 
 const P: &str = "model";
 const LAYER: &str = "model.layers[]";
@@ -18,9 +19,25 @@ pub(crate) fn check_model(c: &mut Check, t: &Table) -> Option<ModelSpec> {
     let head = c.required(t, P, &MODEL_OUTPUT, |c, k, v| {
         c.choice(k, v, &MODEL_OUTPUT, &HEADS)
     });
+    let threshold = c.defaulted(t, P, &MODEL_THRESHOLD, |c, k, v| {
+        c.float(k, v, &MODEL_THRESHOLD)
+    });
+    if let (Some(head), Some(value)) = (head, t.get(MODEL_THRESHOLD.name))
+        && head != OutputHead::Step
+    {
+        c.push(
+            &MODEL_THRESHOLD.path(),
+            Some(value),
+            format!(
+                "applies only to output = \"step\", not {}; remove it",
+                head.name()
+            ),
+        );
+    }
     Some(ModelSpec {
         layers: layers?,
         output: OutputSpec { head: head? },
+        threshold: threshold?,
     })
 }
 

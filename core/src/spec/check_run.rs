@@ -20,7 +20,7 @@ use super::{DatasetSource, OutputHead, RunSpec};
 /// `unit_time_limit`.
 pub(crate) struct Meta {
     pub description: String,
-    pub course_section: String,
+    pub course_section: Option<String>,
     pub unit_time_limit_s: Option<f64>,
 }
 
@@ -31,7 +31,7 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
     let description = c.required(root, "", &DESCRIPTION, |c, k, v| {
         c.string(k, v).map(str::to_owned)
     });
-    let course_section = c.required(root, "", &COURSE_SECTION, |c, k, v| {
+    let course_section = c.optional(root, "", &COURSE_SECTION, |c, k, v| {
         c.string(k, v).map(str::to_owned)
     });
     let backends = c.required(root, "", &BACKENDS, check_backends);
@@ -52,11 +52,20 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
     // Rules across sections.
     if let (Some(dataset), Some(model)) = (&dataset, &model) {
         let head = model.output.head;
-        let (classes, what) = match &dataset.source {
-            DatasetSource::Mnist => (10, "mnist has 10 classes; use".to_string()),
-            DatasetSource::FashionMnist => (10, "fashion_mnist has 10 classes; use".to_string()),
-            DatasetSource::Logic { .. } => (2, String::new()),
-            DatasetSource::Blobs(blobs) => (
+        let (classes, what) = match (&dataset.source, &dataset.keep_classes) {
+            (DatasetSource::Mnist | DatasetSource::FashionMnist, Some(kept)) => (
+                kept.len(),
+                format!(
+                    "dataset.keep_classes keeps {} classes; keep 2 or use",
+                    kept.len()
+                ),
+            ),
+            (DatasetSource::Mnist, None) => (10, "mnist has 10 classes; use".to_string()),
+            (DatasetSource::FashionMnist, None) => {
+                (10, "fashion_mnist has 10 classes; use".to_string())
+            }
+            (DatasetSource::Logic { .. }, _) => (2, String::new()),
+            (DatasetSource::Blobs(blobs), _) => (
                 blobs.classes,
                 format!(
                     "blobs has classes = {}; set dataset.classes = 2 or use",

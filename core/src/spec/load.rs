@@ -136,7 +136,8 @@ pub fn parse_scenario(
     let several = raw_variants.len() > 1;
     let mut variants = Vec::new();
     let mut meta = None;
-    for (variant_name, mut table) in raw_variants {
+    for raw in raw_variants {
+        let (variant_name, assignment, mut table) = (raw.name, raw.assignment, raw.table);
         let mut check = Check::default();
         if options.quick {
             // A sweep value must not undo the caps of a quick run either.
@@ -158,7 +159,8 @@ pub fn parse_scenario(
             });
             if !seen {
                 if several {
-                    problem.variant = Some(variant_name.clone());
+                    // The full assignment names the sweep point by the keys of the file.
+                    problem.variant = Some(assignment.clone());
                 }
                 problems.push(problem);
             }
@@ -167,6 +169,7 @@ pub fn parse_scenario(
             meta.get_or_insert(found);
             variants.push(Variant {
                 name: variant_name,
+                assignment,
                 run,
             });
         }

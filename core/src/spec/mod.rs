@@ -45,8 +45,9 @@ use serde::Serialize;
 pub struct Scenario {
     pub name: String,
     pub description: String,
-    /// Where in the course this experiment comes from.
-    pub course_section: String,
+    /// Where in the course this experiment comes from; `None` for a user's own scenario.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub course_section: Option<String>,
     /// `unit_time_limit`: seconds of wall time a unit may train before it ends as `timeout`
     /// (checked after every step). `None`: no limit.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,8 +58,12 @@ pub struct Scenario {
 /// One point of the sweep grid (a scenario without a sweep has a single variant named "base").
 #[derive(Debug, Clone, Serialize)]
 pub struct Variant {
-    /// `key=value` pairs of the sweep point joined by `,`, or `base`.
+    /// What differs from the other variants, short (`relu lr=1.0`), or `base` without a sweep.
     pub name: String,
+    /// The sweep point in full: `key=label` for every axis, joined by `,`
+    /// (`model.layers[*].activation=relu,optimizer.learning_rate=1.0`); empty without a sweep.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub assignment: String,
     pub run: RunSpec,
 }
 
@@ -91,6 +96,10 @@ pub struct DatasetSpec {
     pub scaling: Scaling,
     /// Fraction of the training set held out for validation, in [0, 1).
     pub validation_fraction: f64,
+    /// Image sets only: keep the examples of these classes, relabelled 0, 1, … in this order
+    /// (e.g. `[3, 8]`: MNIST as the binary task "3 or 8"). `None`: every class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_classes: Option<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -112,6 +121,8 @@ pub enum LogicGate {
     And,
     Or,
     Xor,
+    /// Any two-input truth table: the outputs (0 or 1) for the rows (0,0) (0,1) (1,0) (1,1).
+    TruthTable([u8; 4]),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -150,6 +161,15 @@ pub struct ModelSpec {
     /// Hidden layers, in order from the input.
     pub layers: Vec<LayerSpec>,
     pub output: OutputSpec,
+    /// The `step` head's threshold: it outputs 1 when w·x + b > threshold (0 for other heads).
+    /// Left out of the resolved scenario when 0, so that run folders written before the key
+    /// existed still resume.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub threshold: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -276,9 +296,10 @@ pub enum OutputHead {
     /// Identity output, mean squared error against 0/1 (one unit for two classes, one-hot
     /// otherwise). The loss is the mean over examples of the sum over outputs of ½(y − ŷ)².
     IdentityMse,
-    /// Rosenblatt's threshold unit: one unit (two classes only), output 1 if w·x + b ≥ 0 else
-    /// 0, trained by the perceptron rule, which changes weights only on misclassified
-    /// examples. Its loss is the error rate.
+    /// Rosenblatt's threshold unit: one unit (two classes only), output 1 if w·x + b >
+    /// [`ModelSpec::threshold`] else 0 (the course's `valeur > seuil`), trained by the
+    /// perceptron rule, which changes weights only on misclassified examples. Its loss is the
+    /// error rate.
     Step,
 }
 

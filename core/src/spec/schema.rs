@@ -24,6 +24,8 @@ pub enum Range {
     Factor,
     /// > 1, finite.
     AboveOne,
+    /// Any finite number.
+    Finite,
 }
 
 impl Range {
@@ -35,6 +37,7 @@ impl Range {
             Range::Fraction => (0.0..1.0).contains(&x),
             Range::Factor => x > 0.0 && x <= 1.0,
             Range::AboveOne => x.is_finite() && x > 1.0,
+            Range::Finite => x.is_finite(),
         }
     }
 
@@ -46,6 +49,7 @@ impl Range {
             Range::Fraction => "in [0, 1)",
             Range::Factor => "in (0, 1]",
             Range::AboveOne => "> 1",
+            Range::Finite => "finite",
         }
     }
 
@@ -338,15 +342,18 @@ pub enum DatasetKind {
     Mnist,
     FashionMnist,
     Logic(LogicGate),
+    /// A truth table whose outputs `dataset.targets` gives.
+    TruthTable,
     Blobs,
 }
 
-pub const DATASETS: [(&str, DatasetKind); 6] = [
+pub const DATASETS: [(&str, DatasetKind); 7] = [
     ("mnist", DatasetKind::Mnist),
     ("fashion_mnist", DatasetKind::FashionMnist),
     ("and", DatasetKind::Logic(LogicGate::And)),
     ("or", DatasetKind::Logic(LogicGate::Or)),
     ("xor", DatasetKind::Logic(LogicGate::Xor)),
+    ("truth_table", DatasetKind::TruthTable),
     ("blobs", DatasetKind::Blobs),
 ];
 
@@ -579,9 +586,9 @@ pub const COURSE_SECTION: Key = Key::new(
     "",
     "course_section",
     Type::Text,
-    DefaultValue::Required,
+    DefaultValue::Unset,
     "\"Optimizers\"",
-    "Where in the course the experiment comes from.",
+    "Where in the course the experiment comes from; unset for a scenario of your own.",
 )
 .hint(Hint::Text(
     "where in the course it comes from (e.g. course_section = \"Optimizers\")",
@@ -703,8 +710,9 @@ pub const DATASET_NAME: Key = Key::new(
     },
     DefaultValue::Required,
     "\"mnist\"",
-    "The dataset: MNIST, Fashion-MNIST, the truth table of a logic gate (its four rows are \
-     both the training and the test set), or Gaussian blobs.",
+    "The dataset: MNIST, Fashion-MNIST, the truth table of a logic gate or of any two-input \
+     function (`truth_table` with `targets`; its four rows are both the training and the test \
+     set), or Gaussian blobs.",
 );
 pub const DATASET_TRAIN_SIZE: Key = Key::new(
     "dataset",
@@ -749,6 +757,27 @@ pub const DATASET_VALIDATION_FRACTION: Key = Key::new(
     "0.1",
     "Fraction of the training set held out for validation (must be 0 for logic gates).",
 );
+pub const DATASET_TARGETS: Key = Key::new(
+    "dataset",
+    "targets",
+    Type::IntArray { min: 0 },
+    DefaultValue::Unset,
+    "[1, 0, 1, 0]",
+    "The four outputs (each 0 or 1) of the truth table for the inputs (0,0) (0,1) (1,0) (1,1); \
+     required by `truth_table` (the course's separable example is [1, 0, 1, 0]).",
+)
+.only_for(&["truth_table"]);
+pub const DATASET_KEEP_CLASSES: Key = Key::new(
+    "dataset",
+    "keep_classes",
+    Type::IntArray { min: 0 },
+    DefaultValue::Unset,
+    "[3, 8]",
+    "Keep only the examples of these classes (distinct, 0..=9), relabelled 0, 1, … in this \
+     order: `[3, 8]` makes MNIST the binary task \"3 or 8\". Applied after `train_size` and \
+     `test_size`, which count examples of the file; unset: every class.",
+)
+.only_for(&["mnist", "fashion_mnist"]);
 pub const BLOBS_CLASSES: Key = Key::new(
     "dataset",
     "classes",
@@ -849,6 +878,15 @@ pub const MODEL_OUTPUT: Key = Key::new(
      hidden layers).",
 )
 .hint(Hint::Lead("the output head, "));
+pub const MODEL_THRESHOLD: Key = Key::new(
+    "model",
+    "threshold",
+    Type::Float(Range::Finite),
+    DefaultValue::Value("0.0"),
+    "0.5",
+    "The `step` head's threshold (the course's `seuil`): the unit outputs 1 when \
+     w·x + b > threshold, else 0. Only with output = \"step\".",
+);
 
 // model.layers[]
 pub const LAYER_TYPE: Key = Key::new(
@@ -1314,6 +1352,8 @@ pub const KEYS: &[&Key] = &[
     &DATASET_TEST_SIZE,
     &DATASET_SCALING,
     &DATASET_VALIDATION_FRACTION,
+    &DATASET_TARGETS,
+    &DATASET_KEEP_CLASSES,
     &BLOBS_CLASSES,
     &BLOBS_FEATURES,
     &BLOBS_TRAIN_PER_CLASS,
@@ -1323,6 +1363,7 @@ pub const KEYS: &[&Key] = &[
     &BLOBS_SEED,
     &MODEL_LAYERS,
     &MODEL_OUTPUT,
+    &MODEL_THRESHOLD,
     &LAYER_TYPE,
     &LAYER_UNITS,
     &LAYER_ACTIVATION,

@@ -316,15 +316,26 @@ fn compact(value: &Value) -> String {
     }
 }
 
+/// One variant of a sweep: its short name, the full assignment it was made from, and its
+/// raw table.
+pub(crate) struct RawVariant {
+    /// What differs from the other variants, short: `relu lr=1.0`.
+    pub name: String,
+    /// Every axis key and label: `model.layers[*].activation=relu,optimizer.learning_rate=1.0`
+    /// (empty without a sweep).
+    pub assignment: String,
+    pub table: Table,
+}
+
 /// The cartesian product of the axes over `base` (first axis outermost): one named raw table
 /// per variant. Assignments that cannot be made are reported once per axis key.
-pub(crate) fn expand(
-    base: &Table,
-    axes: &[Axis],
-    problems: &mut Vec<Problem>,
-) -> Vec<(String, Table)> {
+pub(crate) fn expand(base: &Table, axes: &[Axis], problems: &mut Vec<Problem>) -> Vec<RawVariant> {
     if axes.is_empty() {
-        return vec![("base".to_string(), base.clone())];
+        return vec![RawVariant {
+            name: "base".to_string(),
+            assignment: String::new(),
+            table: base.clone(),
+        }];
     }
     let total = axes
         .iter()
@@ -342,10 +353,11 @@ pub(crate) fn expand(
             return Vec::new();
         }
     }
-    let mut variants = vec![(Vec::<String>::new(), base.clone())];
+    // Each variant: the (axis, point) it takes on every axis, and its table.
+    let mut variants = vec![(Vec::<(&Axis, &Point)>::new(), base.clone())];
     for axis in axes {
         let mut next = Vec::with_capacity(variants.len() * axis.points.len());
-        for (names, table) in &variants {
+        for (picks, table) in &variants {
             for point in &axis.points {
                 let mut table = table.clone();
                 for set in &point.sets {
@@ -356,15 +368,85 @@ pub(crate) fn expand(
                         }
                     }
                 }
-                let mut names = names.clone();
-                names.push(format!("{}={}", axis.key, point.label));
-                next.push((names, table));
+                let mut picks = picks.clone();
+                picks.push((axis, point));
+                next.push((picks, table));
             }
         }
         variants = next;
     }
+    let full = |picks: &[(&Axis, &Point)]| {
+        picks
+            .iter()
+            .map(|(axis, point)| format!("{}={}", axis.key, point.label))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let names = short_names(
+        &variants
+            .iter()
+            .map(|(picks, _)| picks.clone())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_else(|| variants.iter().map(|(picks, _)| full(picks)).collect());
     variants
         .into_iter()
-        .map(|(names, table)| (names.join(","), table))
+        .zip(names)
+        .map(|((picks, table), name)| RawVariant {
+            name,
+            assignment: full(&picks),
+            table,
+        })
         .collect()
+}
+
+/// Variant names made of what differs between variants: each axis's label, bare where it is a
+/// word (`relu`, `adam`) or a bundle's name, after a short form of its key where it is a
+/// number or a flag (`lr=1.0`), joined by spaces. `None` when two variants would get the same name (the full
+/// assignments are used then).
+fn short_names(variants: &[Vec<(&Axis, &Point)>]) -> Option<Vec<String>> {
+    let names: Vec<String> = variants
+        .iter()
+        .map(|picks| {
+            picks
+                .iter()
+                .map(|(axis, point)| short_part(&axis.key, &point.label))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let mut sorted: Vec<&String> = names.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    (sorted.len() == names.len()).then_some(names)
+}
+
+/// One axis's part of a short variant name: a bundle axis's names are the author's words, a
+/// path axis's value is bare when it is a word.
+fn short_part(key: &str, label: &str) -> String {
+    let is_word = label.chars().next().is_some_and(char::is_alphabetic)
+        && !matches!(label, "true" | "false" | "inf" | "nan");
+    if is_word || !is_path(key) {
+        return label.to_string();
+    }
+    format!("{}={label}", short_key(key))
+}
+
+/// The last segment of a key path, abbreviated where the course has a usual short form.
+fn short_key(key: &str) -> String {
+    let last = key
+        .rsplit('.')
+        .next()
+        .unwrap_or(key)
+        .split('[')
+        .next()
+        .unwrap_or(key);
+    match last {
+        "learning_rate" => "lr",
+        "batch_size" => "batch",
+        "weight_decay" => "wd",
+        "validation_fraction" => "val",
+        other => other,
+    }
+    .to_string()
 }

@@ -358,8 +358,18 @@ class Trainer:
         self._predict = jax.jit(predict)
         self._compiled = {}  # batch rows -> the step compiled for them
         batch = run["training"]["batch"]
-        if isinstance(batch, dict) and "size" in batch:
-            self._step_for(int(batch["size"]))
+        self._batch_rows = int(batch["size"]) if isinstance(batch, dict) and "size" in batch else None
+        if self._batch_rows is not None:
+            self._step_for(self._batch_rows)
+
+    def expect_split(self, rows):
+        """The harness's training split has `rows` rows: a full-batch run's step, or an
+        epoch's last batch holding what is left of them, needs a step compiled for its shape;
+        compiled now, before the clock starts, as the run's batch size was at build."""
+        if self._batch_rows is None:
+            self._step_for(rows)
+        elif rows % self._batch_rows:
+            self._step_for(rows % self._batch_rows)
 
     def _step_for(self, rows):
         """The step compiled ahead of time for batches of `rows` (at build for the run's batch
@@ -449,3 +459,35 @@ def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
         params, opt_state, loss = train_step(params, opt_state, inputs[rows], classes[rows])
         float(loss)
     return time.perf_counter() - started
+
+
+def perceptron_ops():
+    """jax.numpy arrays for Rosenblatt's rule (nnbench_peers.perceptron), no jax.grad."""
+    _, jnp, _ = _modules()
+
+    class Ops:
+        tensor = staticmethod(jnp.asarray)
+        matmul = staticmethod(jnp.matmul)
+        add = staticmethod(jnp.add)
+        subtract = staticmethod(jnp.subtract)
+        abs = staticmethod(jnp.abs)
+        sum = staticmethod(jnp.sum)
+        transpose = staticmethod(jnp.transpose)
+
+        @staticmethod
+        def greater(a, threshold):
+            return (a > jnp.float32(threshold)).astype(jnp.float32)
+
+        @staticmethod
+        def scale(a, factor):
+            return a * jnp.float32(factor)
+
+        @staticmethod
+        def sum_rows(a):
+            return a.sum(axis=0, keepdims=True)
+
+        @staticmethod
+        def to_numpy(a):
+            return np.asarray(a)
+
+    return Ops

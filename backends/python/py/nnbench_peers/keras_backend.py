@@ -406,3 +406,36 @@ def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
         rows = order[start:start + batch_size]
         float(train_step(inputs[rows], classes[rows]))
     return time.perf_counter() - started
+
+
+def perceptron_ops():
+    """TensorFlow tensors (Keras's engine) for Rosenblatt's rule (nnbench_peers.perceptron),
+    no GradientTape."""
+    tf, _ = _modules()
+
+    class Ops:
+        tensor = staticmethod(tf.constant)
+        matmul = staticmethod(tf.matmul)
+        add = staticmethod(tf.add)
+        subtract = staticmethod(tf.subtract)
+        abs = staticmethod(tf.abs)
+        sum = staticmethod(tf.reduce_sum)
+        transpose = staticmethod(tf.transpose)
+
+        @staticmethod
+        def greater(a, threshold):
+            return tf.cast(a > tf.constant(threshold, tf.float32), tf.float32)
+
+        @staticmethod
+        def scale(a, factor):
+            return a * tf.constant(factor, tf.float32)
+
+        @staticmethod
+        def sum_rows(a):
+            return tf.reduce_sum(a, axis=0, keepdims=True)
+
+        @staticmethod
+        def to_numpy(a):
+            return a.numpy()
+
+    return Ops

@@ -281,3 +281,35 @@ def _load_sequential(model, init):
         for index, linear in zip((0, 1), linears):
             linear.weight.copy_(torch.from_numpy(init[f"{index}.weight"]).T)
             linear.bias.copy_(torch.from_numpy(init[f"{index}.bias"]))
+
+
+def perceptron_ops():
+    """torch tensors for Rosenblatt's rule (nnbench_peers.perceptron), no autograd."""
+    torch = _t()
+
+    class Ops:
+        tensor = staticmethod(torch.from_numpy)
+        matmul = staticmethod(torch.matmul)
+        add = staticmethod(torch.add)
+        subtract = staticmethod(torch.sub)
+        abs = staticmethod(torch.abs)
+        sum = staticmethod(torch.sum)
+        transpose = staticmethod(torch.t)
+
+        @staticmethod
+        def greater(a, threshold):
+            return (a > float(threshold)).to(torch.float32)
+
+        @staticmethod
+        def scale(a, factor):
+            return a * float(factor)
+
+        @staticmethod
+        def sum_rows(a):
+            return a.sum(dim=0, keepdim=True)
+
+        @staticmethod
+        def to_numpy(a):
+            return a.numpy()
+
+    return Ops

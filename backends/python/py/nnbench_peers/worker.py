@@ -7,9 +7,9 @@ It reads requests on stdin and answers on stdout, each message being
     u32 little-endian n | n bytes of JSON header | raw little-endian arrays
 
 where header["arrays"] lists [name, dtype, shape] ("f32" or "u32") for the arrays that follow.
-Requests carry "op" (build, train, predict, weights, hand_written_epoch, versions); replies carry
-"ok", and "error" (the traceback, whose last line the harness reports) when it is false. The
-worker goes on after an exception and exits at the end of its input.
+Requests carry "op" (build, keep_split, train, train_rows, predict, weights, hand_written_epoch,
+versions); replies carry "ok", and "error" (the traceback, whose last line the harness reports)
+when it is false. The worker goes on after an exception and exits at the end of its input.
 
 The protocol owns the real stdout: anything else printed to stdout (by a framework or a stray
 print) goes to stderr, where the harness keeps the last lines for the reason of a crash.
@@ -98,22 +98,48 @@ def _start(framework, threads):
     return module
 
 
+def _step_reply(loss, norms, np):
+    out = [("loss", np.array([loss], dtype=np.float32))]
+    if norms is not None:
+        out.append(("grad_norms", np.array(norms, dtype=np.float32)))
+    return {}, out
+
+
 def _handle(module, state, header, arrays, np):
     op = header.get("op")
     if op == "build":
+        # A worker serves one unit after another: nothing of the last unit stays.
+        state.clear()
         init = None
         if header.get("has_init"):
             init = {name: np.array(value, dtype=np.float32) for name, value in arrays.items()}
-        state["trainer"] = module.Trainer(header["spec"], init, int(header["seed"]))
+        if header["spec"]["network"]["head"] == "step":
+            from nnbench_peers.perceptron import Perceptron
+
+            state["trainer"] = Perceptron(header["spec"], init, module.perceptron_ops())
+        else:
+            state["trainer"] = module.Trainer(header["spec"], init, int(header["seed"]))
         return {}, []
     if op == "train":
         loss, norms = state["trainer"].train_batch(
             arrays["x"], arrays["labels"], arrays["targets"], float(header["lr"])
         )
-        out = [("loss", np.array([loss], dtype=np.float32))]
-        if norms is not None:
-            out.append(("grad_norms", np.array(norms, dtype=np.float32)))
-        return {}, out
+        return _step_reply(loss, norms, np)
+    if op == "keep_split":
+        # The training split, once per unit; each `train_rows` then indexes it, as a framework's
+        # own script indexes the dataset it holds.
+        state["split"] = (arrays["x"], arrays["labels"], arrays["targets"])
+        expect_split = getattr(state["trainer"], "expect_split", None)
+        if expect_split is not None:
+            expect_split(len(arrays["labels"]))
+        return {}, []
+    if op == "train_rows":
+        x, labels, targets = state["split"]
+        rows = arrays["rows"]
+        loss, norms = state["trainer"].train_batch(
+            x[rows], labels[rows], targets[rows], float(header["lr"])
+        )
+        return _step_reply(loss, norms, np)
     if op == "predict":
         return {}, [("outputs", state["trainer"].predict(arrays["x"]))]
     if op == "weights":
