@@ -101,6 +101,13 @@ impl Backend for PythonBackend {
         Some(trainer::hand_written_epoch(self.framework, task))
     }
 
+    fn hand_written_tiny_steps(
+        &self,
+        task: &nnbench_core::baseline::TinyTask<'_>,
+    ) -> Option<Result<f64, BackendError>> {
+        Some(trainer::hand_written_tiny_steps(self.framework, task))
+    }
+
     fn check(&self, run: &RunSpec) -> Result<(), nnbench_core::Unsupported> {
         nnbench_core::capability::check(run, &self.capabilities())?;
         nnbench_core::capability::check_perceptron_rule(run, self.framework.name())

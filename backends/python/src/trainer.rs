@@ -266,3 +266,33 @@ pub fn hand_written_epoch(
         .and_then(Value::as_f64)
         .ok_or_else(|| error(framework, "the worker's epoch reply has no seconds"))
 }
+
+/// The tiny net's loop as a user of `framework` writes it (2-`hidden`-1 tanh, SGD, sigmoid
+/// cross-entropy, the whole set each step), in a worker of its own; the seconds of all
+/// `task.steps` steps, measured in Python (model build excluded).
+pub fn hand_written_tiny_steps(
+    framework: Framework,
+    task: &nnbench_core::baseline::TinyTask<'_>,
+) -> Result<f64, BackendError> {
+    let rows = task.rows();
+    let mut worker = Worker::check_out(framework, task.threads)?;
+    let mut fields = Map::new();
+    fields.insert("hidden".into(), json!(task.hidden));
+    fields.insert("steps".into(), json!(task.steps));
+    fields.insert("seed".into(), json!(task.seed));
+    fields.insert("lr".into(), json!(task.learning_rate));
+    let arrays = [
+        (
+            "x",
+            &[rows, task.features][..],
+            ArrayRef::F32(&task.inputs[..rows * task.features]),
+        ),
+        ("targets", &[rows, 1][..], ArrayRef::F32(task.targets)),
+    ];
+    let reply = worker.request("hand_written_tiny_steps", fields, &arrays)?;
+    reply
+        .header
+        .get("seconds")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| error(framework, "the worker's tiny-steps reply has no seconds"))
+}

@@ -313,3 +313,23 @@ def perceptron_ops():
             return a.numpy()
 
     return Ops
+
+
+def hand_written_tiny_steps(x, targets, hidden, steps, seed, lr):
+    """The tiny net as a plain PyTorch script trains it: nn.Sequential(Linear, Tanh, Linear),
+    optim.SGD, BCEWithLogitsLoss on the whole set each step; seconds of all the steps."""
+    torch = _t()
+    nn = torch.nn
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(x.shape[1], hidden), nn.Tanh(), nn.Linear(hidden, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = nn.BCEWithLogitsLoss()
+    inputs, truth = torch.from_numpy(x), torch.from_numpy(targets)
+    started = time.perf_counter()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), truth)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+    return time.perf_counter() - started

@@ -8,7 +8,7 @@ It reads requests on stdin and answers on stdout, each message being
 
 where header["arrays"] lists [name, dtype, shape] ("f32" or "u32") for the arrays that follow.
 Requests carry "op" (build, keep_split, train, train_rows, predict, weights, hand_written_epoch,
-versions); replies carry "ok", and "error" (the traceback, whose last line the harness reports)
+hand_written_tiny_steps, versions); replies carry "ok", and "error" (the traceback, whose last line the harness reports)
 when it is false. The worker goes on after an exception and exits at the end of its input.
 
 The protocol owns the real stdout: anything else printed to stdout (by a framework or a stray
@@ -148,6 +148,12 @@ def _handle(module, state, header, arrays, np):
         seconds = module.hand_written_epoch(
             header["spec"], None, arrays["x"], arrays["labels"], arrays["targets"],
             int(header["batch_size"]), int(header["seed"]), float(header["lr"]),
+        )
+        return {"seconds": float(seconds)}, []
+    if op == "hand_written_tiny_steps":
+        seconds = module.hand_written_tiny_steps(
+            arrays["x"], arrays["targets"], int(header["hidden"]), int(header["steps"]),
+            int(header["seed"]), float(header["lr"]),
         )
         return {"seconds": float(seconds)}, []
     if op == "versions":
