@@ -134,6 +134,9 @@ pub struct DataArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// The model timed: mnist_adam's MLP, or mnist_cnn's LeNet-5
+    #[arg(long, value_enum, default_value_t = BenchModel::Mlp)]
+    pub model: BenchModel,
     /// Measured rounds per backend (one harness epoch and one hand-written epoch each), after
     /// one warm-up round
     #[arg(long, default_value_t = 10)]
@@ -172,6 +175,36 @@ pub struct ParityArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+/// The model `nnbench bench` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchModel {
+    /// mnist_adam: 784-128-10 ReLU MLP
+    Mlp,
+    /// mnist_cnn: LeNet-5
+    Cnn,
+}
+
+impl BenchModel {
+    /// The scenario whose model and optimizer are timed.
+    pub fn scenario(self) -> &'static str {
+        match self {
+            BenchModel::Mlp => "mnist_adam",
+            BenchModel::Cnn => "mnist_cnn",
+        }
+    }
+
+    /// The model in words, for the report.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BenchModel::Mlp => "mnist_adam model (784-128-10 relu, Adam, batch 128)",
+            BenchModel::Cnn => {
+                "mnist_cnn model (LeNet-5: conv 6@5x5 same, pool, conv 16@5x5, pool, 120, 84, \
+                 10; Adam, batch 128)"
+            }
+        }
+    }
 }
 
 /// A dataset `nnbench fetch` downloads.

@@ -1,5 +1,6 @@
 //! `nnbench bench`: the measured numbers behind the README's speed claims. Time per MNIST epoch
-//! of mnist_adam's model for each backend through the harness, beside the same epoch trained
+//! of mnist_adam's model (or, with `--model cnn`, mnist_cnn's LeNet-5) for each backend through
+//! the harness, beside the same epoch trained
 //! by that framework's own hand-written loop (the ratio is what the harness costs), and the time
 //! to load full MNIST.
 //!
@@ -21,19 +22,19 @@ use nnbench_core::spec::parse::{self, LoadOptions};
 use nnbench_core::spec::{OptimizerSpec, RunSpec};
 use nnbench_core::train::{self, Quiet, Status, UnitRequest};
 
-use crate::args::{BenchArgs, UsageError};
+use crate::args::{BenchArgs, BenchModel, UsageError};
 use crate::environment::Environment;
 use crate::{registry, scenarios, stats};
 
 pub fn run(args: &BenchArgs) -> Result<()> {
-    let run = &mnist_adam_epoch(args.threads)?;
+    let run = &one_epoch_of(args.model.scenario(), args.threads)?;
     let rounds = args.rounds.max(1);
     if let Some(name) = &args.measure_one {
         let backend = selected(Some(std::slice::from_ref(name)))?.remove(0);
         let dataset =
             data::load(&run.dataset, &args.data.options()?, &Silent).context("loading MNIST")?;
-        let measured =
-            measure(backend.as_ref(), run, &dataset, rounds).map_err(anyhow::Error::msg)?;
+        let measured = measure(backend.as_ref(), run, &dataset, rounds, args.model)
+            .map_err(anyhow::Error::msg)?;
         println!("{}", measured.line(&dataset));
         return Ok(());
     }
@@ -57,7 +58,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         load_times.len()
     );
     println!(
-        "mnist_adam model (784-128-10 relu, Adam, batch 128), {} threads, one epoch per side in each of {rounds} rounds after a warm-up, {}, medians:",
+        "{}, {} threads, one epoch per side in each of {rounds} rounds after a warm-up, {}, medians:",
+        args.model.describe(),
         run.threads,
         if args.in_process {
             "every backend in this process"
@@ -67,7 +69,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     );
     for backend in backends {
         let line = if args.in_process {
-            measure(backend.as_ref(), run, &dataset, rounds).map(|m| m.line(&dataset))
+            measure(backend.as_ref(), run, &dataset, rounds, args.model).map(|m| m.line(&dataset))
         } else {
             measure_in_child(backend.name(), args, &options)
         };
@@ -121,7 +123,12 @@ fn measure_in_child(name: &str, args: &BenchArgs, options: &DataOptions) -> Resu
     })?;
     let mut command = Command::new(exe);
     command
-        .args(["bench", "--measure-one", name, "--rounds"])
+        .args(["bench", "--measure-one", name, "--model"])
+        .arg(match args.model {
+            BenchModel::Mlp => "mlp",
+            BenchModel::Cnn => "cnn",
+        })
+        .arg("--rounds")
         .arg(args.rounds.max(1).to_string())
         .arg("--data-dir")
         .arg(&options.data_dir)
@@ -148,17 +155,17 @@ fn measure_in_child(name: &str, args: &BenchArgs, options: &DataOptions) -> Resu
     Err(format!("failed ({}): {reason}", output.status))
 }
 
-/// mnist_adam's run with one epoch per unit (each round trains a fresh model on both sides),
-/// on `threads` threads when given.
-fn mnist_adam_epoch(threads: Option<usize>) -> Result<RunSpec> {
-    let path = scenarios::resolve("mnist_adam").map_err(anyhow::Error::msg)?;
+/// The run of scenario `name` (mnist_adam or mnist_cnn) with one epoch per unit (each round
+/// trains a fresh model on both sides), on `threads` threads when given.
+fn one_epoch_of(name: &str, threads: Option<usize>) -> Result<RunSpec> {
+    let path = scenarios::resolve(name).map_err(anyhow::Error::msg)?;
     let text = std::fs::read_to_string(&path)?;
     let mut overrides = vec![("training.epochs".to_string(), toml::Value::Integer(1))];
     if let Some(threads) = threads {
         overrides.push(("threads".into(), toml::Value::Integer(threads as i64)));
     }
     let scenario = parse::parse_scenario(
-        "mnist_adam",
+        name,
         &path.display().to_string(),
         &text,
         &LoadOptions {
@@ -219,8 +226,9 @@ fn measure(
     run: &RunSpec,
     dataset: &Dataset,
     rounds: usize,
+    model: BenchModel,
 ) -> Result<Measured, String> {
-    let task = baseline_task(run, dataset);
+    let task = baseline_task(run, dataset, model);
     let mut measured = Measured::default();
     let mut has_hand_written = true;
     for round in 0..=rounds {
@@ -283,10 +291,18 @@ fn hand_written_epoch(
     }
 }
 
-/// mnist_adam's model and optimizer as a [`BaselineTask`] on the training split.
-fn baseline_task<'a>(run: &'a RunSpec, dataset: &'a Dataset) -> BaselineTask<'a> {
+/// The timed model and optimizer as a [`BaselineTask`] on the training split.
+fn baseline_task<'a>(
+    run: &'a RunSpec,
+    dataset: &'a Dataset,
+    model: BenchModel,
+) -> BaselineTask<'a> {
     let OptimizerSpec { learning_rate, .. } = run.optimizer;
     BaselineTask {
+        model: match model {
+            BenchModel::Mlp => nnbench_core::baseline::BaselineModel::Mlp,
+            BenchModel::Cnn => nnbench_core::baseline::BaselineModel::LeNet,
+        },
         inputs: &dataset.train.inputs,
         labels: &dataset.train.labels,
         features: dataset.features,
@@ -326,7 +342,7 @@ mod tests {
 
     #[test]
     fn every_backend_is_measured_for_each_round_after_the_warm_up() {
-        let run = mnist_adam_epoch(Some(1)).unwrap();
+        let run = one_epoch_of("mnist_adam", Some(1)).unwrap();
         assert_eq!(run.training.epochs, 1);
         let dataset = tiny_mnist();
         for backend in registry::built()
@@ -335,9 +351,9 @@ mod tests {
             // A framework installed outside cargo and missing here cannot be timed.
             .filter(|backend| backend.availability().is_ok())
         {
-            let measured = measure(backend.as_ref(), &run, &dataset, 3).unwrap();
+            let measured = measure(backend.as_ref(), &run, &dataset, 3, BenchModel::Mlp).unwrap();
             assert_eq!(measured.harness_s.len(), 3, "{}", backend.name());
-            let hand_written = baseline_task(&run, &dataset);
+            let hand_written = baseline_task(&run, &dataset, BenchModel::Mlp);
             let expected = match backend.hand_written_epoch(&hand_written) {
                 Some(_) => 3,
                 None => 0,

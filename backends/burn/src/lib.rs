@@ -63,13 +63,11 @@ impl Backend for BurnBackend {
                 _ => cap(Category::Layer, name, Support::Framework),
             })
             .collect();
-        table.extend(CONV_LAYERS.iter().map(|&name| {
-            cap(
-                Category::Layer,
-                name,
-                Support::Unsupported("the burn adapter has no convolutional layers yet".into()),
-            )
-        }));
+        table.extend(
+            CONV_LAYERS
+                .iter()
+                .map(|&name| cap(Category::Layer, name, Support::Framework)),
+        );
         table.extend(
             Activation::ALL
                 .iter()

@@ -51,7 +51,9 @@ impl Backend for LinfaBackend {
         &self,
         task: &nnbench_core::baseline::BaselineTask<'_>,
     ) -> Option<Result<f64, BackendError>> {
-        Some(crate::baseline::epoch(task))
+        // scikit-learn's network has no convolution: no hand-written CNN loop either.
+        (task.model == nnbench_core::baseline::BaselineModel::Mlp)
+            .then(|| crate::baseline::epoch(task))
     }
 
     fn framework_version(&self) -> String {
@@ -328,12 +330,10 @@ impl LinfaTrainer {
                         &format!("{NO_SKLEARN} batch normalisation"),
                     ));
                 }
-                Layer::Conv2d { .. }
-                | Layer::MaxPool2d { .. }
-                | Layer::AvgPool2d { .. }
-                | Layer::Flatten { .. } => {
-                    return Err(unsupported("layer", "conv2d", NO_CONV));
-                }
+                Layer::Conv2d { .. } => return Err(unsupported("layer", "conv2d", NO_CONV)),
+                Layer::MaxPool2d { .. } => return Err(unsupported("layer", "max_pool2d", NO_CONV)),
+                Layer::AvgPool2d { .. } => return Err(unsupported("layer", "avg_pool2d", NO_CONV)),
+                Layer::Flatten { .. } => return Err(unsupported("layer", "flatten", NO_CONV)),
             }
         }
         let kind = setup.run.optimizer.kind;
