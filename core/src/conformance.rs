@@ -543,15 +543,16 @@ epochs = 1
 batch_size = 24
 "#;
 
-/// LeNet in small: conv (same) → max pool → conv (valid, stride 2) → avg pool → flatten →
-/// dense, on `[1, 10, 10]` images.
+/// LeNet in small: conv (same) → max pool → conv (stride 2, padding 1) → avg pool → flatten →
+/// dense, on `[1, 10, 10]` images (windows that do not overlap: candle has no backward pass
+/// for overlapping average pooling).
 const SMALL_CNN: &str = r#"
 [model]
 layers = [
   { type = "conv2d", channels = 4, kernel_size = 3, padding = "same", activation = "relu" },
   { type = "max_pool2d", size = 2 },
   { type = "conv2d", channels = 6, kernel_size = 3, stride = 2, padding = 1, activation = "tanh" },
-  { type = "avg_pool2d", size = 2, stride = 1 },
+  { type = "avg_pool2d", size = 3 },
   { type = "flatten" },
   { type = "dense", units = 8, activation = "relu" },
 ]

@@ -25,8 +25,10 @@ pub mod threads;
 pub mod trainer;
 
 use nnbench_core::capability::{CONV_LAYERS, LAYERS, OPTIMIZERS, REGULARIZERS};
-use nnbench_core::spec::{Activation, OutputHead};
-use nnbench_core::{Backend, BackendError, Capability, Category, Support, Trainer, TrainerSetup};
+use nnbench_core::spec::{Activation, LayerSpec, OutputHead, RunSpec};
+use nnbench_core::{
+    Backend, BackendError, Capability, Category, Support, Trainer, TrainerSetup, Unsupported,
+};
 
 /// The candle backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,6 +47,27 @@ impl Backend for CandleBackend {
 
     fn name(&self) -> &'static str {
         "candle"
+    }
+
+    /// The capability table, and one limit it cannot state per layer: candle has no backward
+    /// pass for average pooling whose windows overlap (stride ≠ size).
+    fn check(&self, run: &RunSpec) -> Result<(), Unsupported> {
+        nnbench_core::capability::check(run, &self.capabilities())?;
+        for layer in &run.model.layers {
+            if let LayerSpec::AvgPool2d { size, stride } = *layer
+                && size != stride
+            {
+                return Err(Unsupported {
+                    category: "layer",
+                    feature: "avg_pool2d".into(),
+                    reason: format!(
+                        "candle has no backward pass for average pooling with overlapping or \
+                         gapped windows (size {size}, stride {stride}); only stride = size"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn framework_version(&self) -> String {
