@@ -206,6 +206,9 @@ pub enum BenchWorkload {
     /// One SGD step of a 2-4-1 tanh network on the four XOR points (latency-bound)
     #[value(name = "xor_step")]
     XorStep,
+    /// One epoch of mnist_cnn's LeNet-5 (Adam, batch 128) on full MNIST
+    #[value(name = "cnn_epoch")]
+    CnnEpoch,
 }
 
 impl BenchWorkload {
@@ -213,6 +216,7 @@ impl BenchWorkload {
         match self {
             BenchWorkload::MnistEpoch => "mnist_epoch",
             BenchWorkload::XorStep => "xor_step",
+            BenchWorkload::CnnEpoch => "cnn_epoch",
         }
     }
 }

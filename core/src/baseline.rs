@@ -6,14 +6,26 @@
 //! in its own idiomatic style, with nothing of nnbench in between. The ratio is what the
 //! harness costs. A backend opts in with [`Backend::hand_written_epoch`](crate::Backend).
 
-/// One epoch of a `features → hidden (relu) → classes` softmax classifier trained with Adam
-/// (β1 0.9, β2 0.999, ε 1e-8) over `inputs`, reshuffled each epoch like the scenario.
+/// The model a hand-written loop trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaselineModel {
+    /// mnist_adam's `features → hidden (relu) → classes`.
+    Mlp,
+    /// mnist_cnn's LeNet-5 on `[1, 28, 28]` images: conv 6@5×5 (padding 2) → relu → max pool
+    /// 2 → conv 16@5×5 → relu → max pool 2 → flatten → 120 relu → 84 relu → classes.
+    LeNet,
+}
+
+/// One epoch of a softmax classifier ([`BaselineModel`]) trained with Adam (β1 0.9, β2 0.999,
+/// ε 1e-8) over `inputs`, reshuffled each epoch like the scenario.
 #[derive(Debug, Clone, Copy)]
 pub struct BaselineTask<'a> {
+    pub model: BaselineModel,
     /// `rows × features`, row-major, already scaled.
     pub inputs: &'a [f32],
     pub labels: &'a [u32],
     pub features: usize,
+    /// The hidden width of [`BaselineModel::Mlp`].
     pub hidden: usize,
     pub classes: usize,
     pub batch_size: usize,

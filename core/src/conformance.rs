@@ -44,6 +44,8 @@ macro_rules! conformance_suite {
             optimizer_steps_match_their_formulas,
             regularizers_change_the_step_as_documented,
             unsupported_features_are_reported_not_panicked,
+            a_small_cnn_tells_bars_apart,
+            conv_init_round_trips_unchanged,
         );
     };
     (@tests $backend:expr, $ready:expr; $($check:ident),* $(,)?) => {
@@ -527,6 +529,10 @@ pub fn unsupported_features_are_reported_not_panicked(backend: &dyn Backend) {
         if !matches!(cap.support, Support::Unsupported(_)) {
             continue;
         }
+        if crate::capability::CONV_LAYERS.contains(&cap.name) {
+            conv_layer_is_reported(backend, cap.name);
+            continue;
+        }
         let overrides = overrides_using(cap.category, cap.name)
             .into_iter()
             .chain([("dataset.classes".to_string(), "2".to_string())])
@@ -548,5 +554,167 @@ pub fn unsupported_features_are_reported_not_panicked(backend: &dyn Backend) {
         assert_eq!(outcome.status, Status::Unsupported, "{}", cap.name);
         let reason = outcome.reason.unwrap_or_default();
         assert!(reason.contains(cap.name), "{}: {reason}", cap.name);
+    }
+}
+
+/// A convolutional layer needs an image dataset, which the suite does not load: the backend's
+/// check must name the layer, and building a trainer anyway must be an error, not a panic.
+fn conv_layer_is_reported(backend: &dyn Backend, layer: &str) {
+    let layers = match layer {
+        "conv2d" => {
+            r#"[{ type = "conv2d", channels = 2, kernel_size = 3, activation = "relu" }, { type = "flatten" }]"#
+        }
+        "max_pool2d" => r#"[{ type = "max_pool2d", size = 2 }, { type = "flatten" }]"#,
+        "avg_pool2d" => r#"[{ type = "avg_pool2d", size = 2 }, { type = "flatten" }]"#,
+        _ => r#"[{ type = "flatten" }, { type = "dense", units = 8, activation = "relu" }]"#,
+    };
+    let run = run_from(&format!(
+        "{CNN_BASE}\n[model]\nlayers = {layers}\noutput = \"softmax_cross_entropy\"\n"
+    ));
+    let reason = backend
+        .check(&run)
+        .expect_err("an unsupported layer passes the check")
+        .to_string();
+    assert!(reason.contains(layer), "{layer}: {reason}");
+    let network = Network::for_run(&run, 784, 10).unwrap();
+    assert!(
+        backend.build(&setup_for(&run, &network, None)).is_err(),
+        "{layer}"
+    );
+}
+
+/// An MNIST CNN scenario without its `[model]` (the data is never loaded: the CNN checks
+/// make their own images).
+const CNN_BASE: &str = r#"
+description = "conformance: cnn"
+course_section = "conformance"
+backends = ["native"]
+[dataset]
+name = "mnist"
+scaling = "unit"
+[optimizer]
+kind = "adam"
+learning_rate = 0.01
+beta1 = 0.9
+beta2 = 0.999
+epsilon = 1e-8
+[training]
+epochs = 1
+batch_size = 24
+"#;
+
+/// LeNet in small: conv (same) → max pool → conv (stride 2, padding 1) → avg pool → flatten →
+/// dense, on `[1, 10, 10]` images (windows that do not overlap: candle has no backward pass
+/// for overlapping average pooling).
+const SMALL_CNN: &str = r#"
+[model]
+layers = [
+  { type = "conv2d", channels = 4, kernel_size = 3, padding = "same", activation = "relu" },
+  { type = "max_pool2d", size = 2 },
+  { type = "conv2d", channels = 6, kernel_size = 3, stride = 2, padding = 1, activation = "tanh" },
+  { type = "avg_pool2d", size = 3 },
+  { type = "flatten" },
+  { type = "dense", units = 8, activation = "relu" },
+]
+output = "softmax_cross_entropy"
+"#;
+
+/// The small CNN's run and its network on `[1, 10, 10]` images with 3 classes.
+pub fn small_cnn() -> (RunSpec, Network) {
+    let run = run_from(&format!("{CNN_BASE}{SMALL_CNN}"));
+    let network = Network::shaped(&run.model, &[1, 10, 10], 3).unwrap();
+    (run, network)
+}
+
+/// `rows` noisy 10×10 images of a horizontal bar (class 0), a vertical bar (class 1) or a
+/// diagonal (class 2), at random positions, and their labels.
+pub fn bar_images(rows: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
+    let mut rng = crate::rng::Rng::new(seed);
+    let mut inputs = Vec::with_capacity(rows * 100);
+    let mut labels = Vec::with_capacity(rows);
+    for row in 0..rows {
+        let class = row % 3;
+        let at = 1 + rng.below(8);
+        for y in 0..10 {
+            for x in 0..10 {
+                let on = match class {
+                    0 => y == at,
+                    1 => x == at,
+                    _ => (x + 10 - y) % 10 == at,
+                };
+                let noise = 0.2 * rng.uniform() as f32;
+                inputs.push(if on { 0.8 + noise } else { noise });
+            }
+        }
+        labels.push(class as u32);
+    }
+    (inputs, labels)
+}
+
+pub fn a_small_cnn_tells_bars_apart(backend: &dyn Backend) {
+    let (run, network) = small_cnn();
+    if !supports(backend, &run) {
+        return;
+    }
+    let init = crate::init::initial_weights(&network, &run.init, 1).unwrap();
+    let mut trainer = backend
+        .build(&setup_for(&run, &network, Some(&init)))
+        .unwrap();
+    let (inputs, labels) = bar_images(24 * 8, 3);
+    let targets = crate::metrics::encode_targets(&labels, 3);
+    let mut losses = Vec::new();
+    for epoch in 0..6 {
+        for batch in 0..8 {
+            let rows = batch * 24..(batch + 1) * 24;
+            let stats = trainer
+                .train_batch(
+                    &Batch {
+                        inputs: &inputs[rows.start * 100..rows.end * 100],
+                        rows: 24,
+                        features: 100,
+                        labels: &labels[rows.clone()],
+                        targets: &targets[rows.start * 3..rows.end * 3],
+                    },
+                    0.01,
+                )
+                .unwrap();
+            if batch == 0 {
+                losses.push((epoch, stats.loss));
+            }
+        }
+    }
+    let (test, test_labels) = bar_images(60, 4);
+    let outputs = trainer.predict(&test, 60).unwrap();
+    assert_eq!(outputs.len(), 180);
+    let right = outputs
+        .chunks_exact(3)
+        .zip(&test_labels)
+        .filter(|(row, label)| crate::metrics::predicted_class(row) == **label)
+        .count();
+    assert!(
+        right >= 57,
+        "{}: {right}/60 test images right; first-batch losses {losses:?}",
+        backend.name()
+    );
+}
+
+pub fn conv_init_round_trips_unchanged(backend: &dyn Backend) {
+    let (run, network) = small_cnn();
+    if !supports(backend, &run) {
+        return;
+    }
+    let init = crate::init::initial_weights(&network, &run.init, 11).unwrap();
+    assert_eq!(init.get("0.weight").unwrap().shape, [4, 1, 3, 3]);
+    assert_eq!(init.get("2.weight").unwrap().shape, [6, 4, 3, 3]);
+    let trainer = backend
+        .build(&setup_for(&run, &network, Some(&init)))
+        .unwrap();
+    let exported = trainer.weights().unwrap();
+    for tensor in &init.tensors {
+        let theirs = exported
+            .get(&tensor.name)
+            .unwrap_or_else(|| panic!("{}: {} not exported", backend.name(), tensor.name));
+        assert_eq!(theirs.shape, tensor.shape, "{}", tensor.name);
+        assert_eq!(theirs.data, tensor.data, "{}", tensor.name);
     }
 }

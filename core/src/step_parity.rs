@@ -45,6 +45,7 @@ macro_rules! step_parity_suite {
             dropout_is_seeded_and_off_at_evaluation,
             bad_batches_are_errors_not_panics,
             perceptron_rule_matches_the_reference,
+            a_cnn_follows_the_reference_over_100_steps,
         );
     };
     (@tests $candidate:expr, $reference:expr, $ready:expr; $($check:ident),* $(,)?) => {
@@ -618,4 +619,81 @@ pub fn long_run_drift(
         kind.name()
     );
     worst
+}
+
+/// The conformance suite's small CNN (convolutions with same, valid, strided and padded
+/// windows, max and average pooling, flatten, dense) on 10×10 bar images, 100 steps of SGD
+/// and of Adam from the same initial weights: the loss at every step and the final weights
+/// stay within 1e-4 (SGD) and 1e-3 (Adam) of the reference's, relative.
+pub fn a_cnn_follows_the_reference_over_100_steps(pair: Pair<'_>) {
+    let (mut run, network) = crate::conformance::small_cnn();
+    if pair.candidate.check(&run).is_err() {
+        return;
+    }
+    const ROWS: usize = 24;
+    let (inputs, labels) = crate::conformance::bar_images(ROWS * 4, 21);
+    let targets = encode_targets(&labels, 3);
+    for (kind, lr, bound) in [(OptimizerKind::Sgd, 0.05f32, 1e-4f32), (ADAM, 0.005, 1e-3)] {
+        run.optimizer.kind = kind;
+        run.optimizer.learning_rate = f64::from(lr);
+        run.training.record_grad_norms = true;
+        if declares_optimizer_difference(pair.candidate, &run) {
+            continue;
+        }
+        let init = crate::init::initial_weights(&network, &run.init, 5).unwrap();
+        let build = |backend: &dyn Backend| {
+            backend
+                .build(&TrainerSetup {
+                    run: &run,
+                    network: &network,
+                    init: Some(&init),
+                    seed: 0,
+                    threads: 1,
+                })
+                .unwrap()
+        };
+        let (mut ours, mut theirs) = (build(pair.candidate), build(pair.reference));
+        let mut worst = 0.0f32;
+        for step in 0..100 {
+            let rows = (step % 4) * ROWS..(step % 4 + 1) * ROWS;
+            let batch = Batch {
+                inputs: &inputs[rows.start * 100..rows.end * 100],
+                rows: ROWS,
+                features: 100,
+                labels: &labels[rows.clone()],
+                targets: &targets[rows.start * 3..rows.end * 3],
+            };
+            let a = ours.train_batch(&batch, lr).unwrap();
+            let b = theirs.train_batch(&batch, lr).unwrap();
+            assert!(a.loss.is_finite(), "step {step}: loss {}", a.loss);
+            worst = worst.max((a.loss - b.loss).abs() / b.loss.abs().max(1e-3));
+            if step == 0 {
+                let (na, nb) = (a.grad_norms.unwrap(), b.grad_norms.unwrap());
+                let diff = max_difference(&na, &nb);
+                assert!(
+                    diff <= 1e-4 * nb.iter().fold(1.0, |m, v| v.max(m)),
+                    "{na:?} vs {nb:?}"
+                );
+            }
+        }
+        let (_, weights) = ours
+            .weights()
+            .unwrap()
+            .max_difference(&theirs.weights().unwrap());
+        println!(
+            "{} cnn {}: 100 steps, worst relative loss difference {worst:e}, final weights \
+             {weights:e}",
+            pair.candidate.name(),
+            kind.name()
+        );
+        assert!(
+            worst <= bound && weights <= bound,
+            "{} cnn {}: loss drifts by {worst:e}, weights by {weights:e} (bound {bound:e})",
+            pair.candidate.name(),
+            kind.name()
+        );
+        let pa = ours.predict(&inputs[..ROWS * 100], ROWS).unwrap();
+        let pb = theirs.predict(&inputs[..ROWS * 100], ROWS).unwrap();
+        assert!(max_difference(&pa, &pb) <= 10.0 * bound);
+    }
 }

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use nnbench_core::Backend;
-use nnbench_core::baseline::{BaselineTask, TinyTask};
+use nnbench_core::baseline::{BaselineModel, BaselineTask, TinyTask};
 use nnbench_core::data::{self, DataOptions, Dataset, fetch::Silent};
 use nnbench_core::spec::parse::{self, LoadOptions};
 use nnbench_core::spec::{Activation, LayerSpec, OptimizerSpec, RunSpec};
@@ -103,6 +103,7 @@ fn describe(workload: BenchWorkload, args: &BenchArgs) -> String {
     match workload {
         BenchWorkload::MnistEpoch => "mnist_epoch: one epoch of mnist_adam's model (784-128-10 relu, Adam, batch 128) through the harness, the framework's own loop and the GEMM floor".into(),
         BenchWorkload::XorStep => format!("xor_step: {} SGD steps of a 2-4-1 tanh network on XOR (batch 4) through the harness and the framework's own loop", args.tiny_steps),
+        BenchWorkload::CnnEpoch => "cnn_epoch: one epoch of mnist_cnn's LeNet-5 (conv 6@5x5 same, max pool 2, conv 16@5x5, max pool 2, 120, 84, 10 relu; Adam, batch 128) through the harness and the framework's own loop".into(),
     }
 }
 
@@ -117,8 +118,9 @@ fn load(workload: BenchWorkload, options: &DataOptions) -> Result<Dataset> {
 /// variant for `steps` one-step epochs, on `threads` threads.
 fn workload_run(workload: BenchWorkload, threads: usize, steps: u64) -> Result<RunSpec> {
     match workload {
-        BenchWorkload::MnistEpoch => mnist_adam_epoch(Some(threads)),
+        BenchWorkload::MnistEpoch => one_epoch_of("mnist_adam", Some(threads)),
         BenchWorkload::XorStep => xor_tanh(threads, steps),
+        BenchWorkload::CnnEpoch => one_epoch_of("mnist_cnn", Some(threads)),
     }
 }
 
@@ -162,8 +164,13 @@ fn measure_row(
     let measured = workload_run(workload, threads, args.tiny_steps)
         .map_err(|error| format!("{error:#}"))
         .and_then(|run| match workload {
-            BenchWorkload::MnistEpoch => measure_epochs(backend, &run, dataset, rounds),
+            BenchWorkload::MnistEpoch => {
+                measure_epochs(backend, &run, dataset, rounds, BaselineModel::Mlp)
+            }
             BenchWorkload::XorStep => measure_tiny(backend, &run, dataset, rounds),
+            BenchWorkload::CnnEpoch => {
+                measure_epochs(backend, &run, dataset, rounds, BaselineModel::LeNet)
+            }
         });
     match measured {
         Ok(measured) => measured.fill(&mut row),
@@ -390,17 +397,17 @@ fn measure_in_child(
     })
 }
 
-/// mnist_adam's run with one epoch per unit (each round trains a fresh model on both sides),
-/// on `threads` threads when given.
-fn mnist_adam_epoch(threads: Option<usize>) -> Result<RunSpec> {
-    let path = scenarios::resolve("mnist_adam").map_err(anyhow::Error::msg)?;
+/// The run of scenario `name` (mnist_adam or mnist_cnn) with one epoch per unit (each round
+/// trains a fresh model on both sides), on `threads` threads when given.
+fn one_epoch_of(name: &str, threads: Option<usize>) -> Result<RunSpec> {
+    let path = scenarios::resolve(name).map_err(anyhow::Error::msg)?;
     let text = std::fs::read_to_string(&path)?;
     let mut overrides = vec![("training.epochs".to_string(), toml::Value::Integer(1))];
     if let Some(threads) = threads {
         overrides.push(("threads".into(), toml::Value::Integer(threads as i64)));
     }
     let scenario = parse::parse_scenario(
-        "mnist_adam",
+        name,
         &path.display().to_string(),
         &text,
         &LoadOptions {
@@ -490,16 +497,25 @@ fn measure_epochs(
     run: &RunSpec,
     dataset: &Dataset,
     rounds: usize,
+    model: BaselineModel,
 ) -> Result<Measured, String> {
-    let task = baseline_task(run, dataset);
+    let task = baseline_task(run, dataset, model);
     let pool = nnbench_core::threads::rayon_pool(run.threads).map_err(|e| e.to_string())?;
-    let mut floor = Floor::new(EpochShape {
-        rows: dataset.train.rows,
-        batch: task.batch_size,
-        features: task.features,
-        hidden: task.hidden,
-        classes: task.classes,
+    // The floor is the MLP epoch's matrix products; a convolutional epoch has none here.
+    let mut floor = (model == BaselineModel::Mlp).then(|| {
+        Floor::new(EpochShape {
+            rows: dataset.train.rows,
+            batch: task.batch_size,
+            features: task.features,
+            hidden: task.hidden,
+            classes: task.classes,
+        })
     });
+    let floor_epoch = |floor: &mut Option<Floor>| {
+        floor
+            .as_mut()
+            .map(|floor| pool.install(|| floor.epoch_s(run.threads)))
+    };
     let mut measured = Measured {
         per: 1.0,
         ..Measured::default()
@@ -507,25 +523,25 @@ fn measure_epochs(
     let mut has_hand_written = true;
     for round in 0..=rounds {
         let reversed = round % 2 == 1;
-        let mut floor_s = 0.0;
+        let mut floor_s = None;
         let mut hand_s = None;
         if reversed && has_hand_written {
             hand_s = hand_written_epoch(backend, &task, &mut has_hand_written)?;
         } else if !reversed {
-            floor_s = pool.install(|| floor.epoch_s(run.threads));
+            floor_s = floor_epoch(&mut floor);
         }
         let (harness_s, accuracy) = harness_epoch(backend, run, dataset)?;
         if !reversed && has_hand_written {
             hand_s = hand_written_epoch(backend, &task, &mut has_hand_written)?;
         } else if reversed {
-            floor_s = pool.install(|| floor.epoch_s(run.threads));
+            floor_s = floor_epoch(&mut floor);
         }
         if round == 0 {
             continue;
         }
         measured.harness_s.push(harness_s);
         measured.own_loop_s.extend(hand_s);
-        measured.floor_s.push(floor_s);
+        measured.floor_s.extend(floor_s);
         measured.test_accuracy = Some(accuracy);
     }
     Ok(measured)
@@ -634,10 +650,15 @@ fn hand_written_epoch(
     }
 }
 
-/// mnist_adam's model and optimizer as a [`BaselineTask`] on the training split.
-fn baseline_task<'a>(run: &'a RunSpec, dataset: &'a Dataset) -> BaselineTask<'a> {
+/// The timed model and optimizer as a [`BaselineTask`] on the training split.
+fn baseline_task<'a>(
+    run: &'a RunSpec,
+    dataset: &'a Dataset,
+    model: BaselineModel,
+) -> BaselineTask<'a> {
     let OptimizerSpec { learning_rate, .. } = run.optimizer;
     BaselineTask {
+        model,
         inputs: &dataset.train.inputs,
         labels: &dataset.train.labels,
         features: dataset.features,
@@ -677,7 +698,7 @@ mod tests {
 
     #[test]
     fn every_backend_is_measured_for_each_round_after_the_warm_up() {
-        let run = mnist_adam_epoch(Some(1)).unwrap();
+        let run = one_epoch_of("mnist_adam", Some(1)).unwrap();
         assert_eq!(run.training.epochs, 1);
         let dataset = tiny_mnist();
         for backend in registry::built()
@@ -686,10 +707,11 @@ mod tests {
             // A framework installed outside cargo and missing here cannot be timed.
             .filter(|backend| backend.availability().is_ok())
         {
-            let measured = measure_epochs(backend.as_ref(), &run, &dataset, 3).unwrap();
+            let measured =
+                measure_epochs(backend.as_ref(), &run, &dataset, 3, BaselineModel::Mlp).unwrap();
             assert_eq!(measured.harness_s.len(), 3, "{}", backend.name());
             assert_eq!(measured.floor_s.len(), 3, "{}", backend.name());
-            let hand_written = baseline_task(&run, &dataset);
+            let hand_written = baseline_task(&run, &dataset, BaselineModel::Mlp);
             let expected = match backend.hand_written_epoch(&hand_written) {
                 Some(_) => 3,
                 None => 0,

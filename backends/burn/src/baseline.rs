@@ -1,17 +1,20 @@
-//! The loop a burn user writes for mnist_adam's model, with nothing of nnbench in between:
+//! The loop a burn user writes for mnist_adam's model and mnist_cnn's LeNet-5 (burn's MNIST
+//! example style: `Conv2d`, `MaxPool2d`, `Linear` modules), with nothing of nnbench in between:
 //! the reference side of `nnbench bench`'s harness-overhead ratio (see
 //! [`nnbench_core::baseline`]).
 
 use std::time::Instant;
 
 use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::{BinaryCrossEntropyLossConfig, CrossEntropyLossConfig};
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use nnbench_core::BackendError;
-use nnbench_core::baseline::{BaselineTask, TinyTask};
+use nnbench_core::baseline::{BaselineModel, BaselineTask, TinyTask};
 
 #[derive(Module, Debug)]
 struct Classifier {
@@ -25,15 +28,68 @@ impl Classifier {
     }
 }
 
+#[derive(Module, Debug)]
+struct LeNet {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    pool: MaxPool2d,
+    fc1: Linear,
+    fc2: Linear,
+    fc3: Linear,
+}
+
+impl LeNet {
+    fn new(classes: usize, device: &Device) -> LeNet {
+        LeNet {
+            conv1: Conv2dConfig::new([1, 6], [5, 5])
+                .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
+                .init(device),
+            conv2: Conv2dConfig::new([6, 16], [5, 5]).init(device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            fc1: LinearConfig::new(400, 120).init(device),
+            fc2: LinearConfig::new(120, 84).init(device),
+            fc3: LinearConfig::new(84, classes).init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let rows = x.dims()[0];
+        let x = x.reshape([rows, 1, 28, 28]);
+        let x = self.pool.forward(relu(self.conv1.forward(x)));
+        let x = self.pool.forward(relu(self.conv2.forward(x)));
+        let x = relu(self.fc1.forward(x.flatten(1, 3)));
+        self.fc3.forward(relu(self.fc2.forward(x)))
+    }
+}
+
+/// The model a task asks for.
+#[derive(Module, Debug)]
+enum Model {
+    Mlp(Classifier),
+    LeNet(LeNet),
+}
+
+impl Model {
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        match self {
+            Model::Mlp(model) => model.forward(x),
+            Model::LeNet(model) => model.forward(x),
+        }
+    }
+}
+
 pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
     let threads = task.threads.max(1);
     let pool = nnbench_core::threads::rayon_pool(threads)?;
     Ok(pool.install(|| {
         let device = Device::flex().autodiff();
         device.seed(task.seed);
-        let mut model = Some(Classifier {
-            hidden: LinearConfig::new(task.features, task.hidden).init(&device),
-            output: LinearConfig::new(task.hidden, task.classes).init(&device),
+        let mut model = Some(match task.model {
+            BaselineModel::Mlp => Model::Mlp(Classifier {
+                hidden: LinearConfig::new(task.features, task.hidden).init(&device),
+                output: LinearConfig::new(task.hidden, task.classes).init(&device),
+            }),
+            BaselineModel::LeNet => Model::LeNet(LeNet::new(task.classes, &device)),
         });
         let mut optimizer = AdamConfig::new()
             .with_beta_1(0.9)

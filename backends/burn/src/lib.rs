@@ -27,7 +27,7 @@ mod model;
 mod perceptron;
 mod trainer;
 
-use nnbench_core::capability::{LAYERS, OPTIMIZERS, REGULARIZERS};
+use nnbench_core::capability::{CONV_LAYERS, LAYERS, OPTIMIZERS, REGULARIZERS};
 use nnbench_core::spec::{Activation, OutputHead, RunSpec};
 use nnbench_core::{Backend, BackendError, Capability, Category, Support, Trainer, TrainerSetup};
 
@@ -72,6 +72,11 @@ impl Backend for BurnBackend {
                 _ => cap(Category::Layer, name, Support::Framework),
             })
             .collect();
+        table.extend(
+            CONV_LAYERS
+                .iter()
+                .map(|&name| cap(Category::Layer, name, Support::Framework)),
+        );
         table.extend(
             Activation::ALL
                 .iter()

@@ -1,12 +1,20 @@
 //! The network as burn modules: the trainable parameters live in [`Mlp`] (what burn's
 //! optimizer steps), the order of operations in a list of [`Op`]s, and the batch-norm running
 //! statistics in [`RunningStats`], kept by the adapter outside autodiff.
+//!
+//! Convolutions are `burn::nn::conv::Conv2d` (kernels `[out, in, kh, kw]`: the canonical
+//! layout as is) and pooling `burn::nn::pool::{MaxPool2d, AvgPool2d}`, on NCHW tensors: a batch
+//! enters as `rows × inputs` and is reshaped to `[rows, channels, height, width]` by the first
+//! spatial layer, and back to rows by `flatten`.
 
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation;
 use burn::tensor::module::{batch_norm, batch_norm_train};
 use burn::tensor::{Device, Tensor, TensorData};
+use nnbench_core::network::Image;
 use nnbench_core::spec::Activation;
 use nnbench_core::weights::{Tensor as NamedTensor, Weights};
 use nnbench_core::{BackendError, Layer, Network};
@@ -25,6 +33,7 @@ pub struct Norm {
 pub struct Mlp {
     pub dense: Vec<Linear>,
     pub norms: Vec<Norm>,
+    pub convs: Vec<Conv2d>,
 }
 
 /// Running mean and variance of one batch-norm layer (plain flex tensors, no autodiff).
@@ -50,6 +59,46 @@ pub enum Op {
         momentum: f64,
         epsilon: f64,
     },
+    Conv {
+        /// Index into `Mlp::convs`.
+        slot: usize,
+        input: Image,
+        activation: Activation,
+    },
+    MaxPool {
+        pool: MaxPool2d,
+        input: Image,
+    },
+    AvgPool {
+        pool: AvgPool2d,
+        input: Image,
+    },
+    Flatten,
+}
+
+/// The value between two layers: rows of features, or a batch of images.
+enum Value {
+    Rows(Tensor<2>),
+    Images(Tensor<4>),
+}
+
+impl Value {
+    fn images(self, image: Image) -> Tensor<4> {
+        match self {
+            Value::Images(x) => x,
+            Value::Rows(x) => {
+                let rows = x.dims()[0];
+                x.reshape([rows, image.channels, image.height, image.width])
+            }
+        }
+    }
+
+    fn rows(self) -> Tensor<2> {
+        match self {
+            Value::Rows(x) => x,
+            Value::Images(x) => x.flatten(1, 3),
+        }
+    }
 }
 
 /// The network's structure and its batch-norm statistics (the parameters are in [`Mlp`]).
@@ -78,6 +127,7 @@ impl Model {
         let mut ops = Vec::with_capacity(network.layers.len());
         let mut dense = Vec::new();
         let mut norms = Vec::new();
+        let mut convs = Vec::new();
         let mut stats = Vec::new();
         let mut layer_of_op = Vec::new();
         for (index, layer) in network.layers.iter().enumerate() {
@@ -165,6 +215,69 @@ impl Model {
                         epsilon,
                     }
                 }
+                Layer::Conv2d {
+                    input,
+                    output,
+                    kernel_size: k,
+                    stride,
+                    padding,
+                    activation,
+                } => {
+                    let config = Conv2dConfig::new([input.channels, output.channels], [k, k])
+                        .with_stride([stride, stride])
+                        .with_padding(PaddingConfig2d::Explicit(
+                            padding, padding, padding, padding,
+                        ));
+                    let mut conv = config.init(device);
+                    match init {
+                        Some(weights) => {
+                            let shape = [output.channels, input.channels, k, k];
+                            let w = expect(weights, &format!("{index}.weight"), &shape)?;
+                            let b = expect(weights, &format!("{index}.bias"), &[output.channels])?;
+                            conv.weight = Param::from_tensor(Tensor::from_data(
+                                TensorData::new(w.to_vec(), shape),
+                                device,
+                            ));
+                            conv.bias = Some(Param::from_tensor(tensor1(b, device)));
+                        }
+                        None => {
+                            // Drawn now, in layer order, so the seed alone fixes them.
+                            let _ = conv.weight.val();
+                            if let Some(bias) = &conv.bias {
+                                let _ = bias.val();
+                            }
+                        }
+                    }
+                    convs.push(conv);
+                    Op::Conv {
+                        slot: convs.len() - 1,
+                        input,
+                        activation,
+                    }
+                }
+                Layer::MaxPool2d {
+                    input,
+                    size,
+                    stride,
+                    ..
+                } => Op::MaxPool {
+                    pool: MaxPool2dConfig::new([size, size])
+                        .with_strides([stride, stride])
+                        .init(),
+                    input,
+                },
+                Layer::AvgPool2d {
+                    input,
+                    size,
+                    stride,
+                    ..
+                } => Op::AvgPool {
+                    pool: AvgPool2dConfig::new([size, size])
+                        .with_strides([stride, stride])
+                        .init(),
+                    input,
+                },
+                Layer::Flatten { .. } => Op::Flatten,
             };
             ops.push(op);
             layer_of_op.push(index);
@@ -175,7 +288,14 @@ impl Model {
             layer_of_op,
             plain: plain.clone(),
         };
-        Ok((model, Mlp { dense, norms }))
+        Ok((
+            model,
+            Mlp {
+                dense,
+                norms,
+                convs,
+            },
+        ))
     }
 
     pub fn has_dropout(&self) -> bool {
@@ -185,9 +305,42 @@ impl Model {
     /// The raw output of the last dense layer (before the head). In training mode dropout is
     /// active and batch norm uses (and updates) the batch statistics; otherwise dropout is the
     /// identity and batch norm uses the running statistics.
-    pub fn forward(&mut self, mlp: &Mlp, mut x: Tensor<2>, training: bool) -> Tensor<2> {
+    pub fn forward(&mut self, mlp: &Mlp, x: Tensor<2>, training: bool) -> Tensor<2> {
+        let mut value = Value::Rows(x);
         for op in &self.ops {
-            x = match op {
+            let x = match op {
+                Op::Conv {
+                    slot,
+                    input,
+                    activation,
+                } => {
+                    let z = mlp.convs[*slot].forward(value.images(*input));
+                    value = Value::Images(activate(z, *activation));
+                    continue;
+                }
+                Op::MaxPool { pool, input } => {
+                    value = Value::Images(pool.forward(value.images(*input)));
+                    continue;
+                }
+                Op::AvgPool { pool, input } => {
+                    value = Value::Images(pool.forward(value.images(*input)));
+                    continue;
+                }
+                Op::Activation(function) if matches!(value, Value::Images(_)) => {
+                    value = Value::Images(activate(value.images(IMAGE_UNUSED), *function));
+                    continue;
+                }
+                Op::Dropout(dropout) if training && matches!(value, Value::Images(_)) => {
+                    value = Value::Images(dropout.forward(value.images(IMAGE_UNUSED)));
+                    continue;
+                }
+                Op::Flatten => {
+                    value = Value::Rows(value.rows());
+                    continue;
+                }
+                _ => value.rows(),
+            };
+            value = Value::Rows(match op {
                 Op::Dense { slot, activation } => {
                     activate(mlp.dense[*slot].forward(x), *activation)
                 }
@@ -236,9 +389,10 @@ impl Model {
                         )
                     }
                 }
-            };
+                Op::Conv { .. } | Op::MaxPool { .. } | Op::AvgPool { .. } | Op::Flatten => x,
+            });
         }
-        x
+        value.rows()
     }
 
     /// The parameters and statistics in the canonical layout.
@@ -270,15 +424,34 @@ impl Model {
                         tensors.push(named(index, kind, shape, tensor)?);
                     }
                 }
-                Op::Activation(_) | Op::Dropout(_) => {}
+                Op::Conv { slot, .. } => {
+                    let conv = &mlp.convs[*slot];
+                    let weight = conv.weight.val().inner();
+                    let shape = weight.dims().to_vec();
+                    let out = shape[0];
+                    tensors.push(named(index, "weight", shape, weight)?);
+                    let bias = match &conv.bias {
+                        Some(bias) => bias.val().inner(),
+                        None => Tensor::zeros([out], &self.plain),
+                    };
+                    tensors.push(named(index, "bias", vec![out], bias)?);
+                }
+                _ => {}
             }
         }
         Ok(Weights { tensors })
     }
 }
 
+/// Stands for the shape of a value already held as images (never used to reshape).
+const IMAGE_UNUSED: Image = Image {
+    channels: 0,
+    height: 0,
+    width: 0,
+};
+
 /// burn's activation functions (leaky ReLU slope 0.01, ELU α = 1, SELU's fixed constants).
-fn activate(x: Tensor<2>, function: Activation) -> Tensor<2> {
+fn activate<const D: usize>(x: Tensor<D>, function: Activation) -> Tensor<D> {
     match function {
         Activation::Identity => x,
         Activation::Sigmoid => activation::sigmoid(x),

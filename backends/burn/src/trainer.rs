@@ -32,6 +32,24 @@ enum Head {
 enum ParamRef {
     Vector(ParamId),
     Matrix(ParamId),
+    /// A convolution's kernels, `[out, in, kh, kw]`.
+    Kernel(ParamId),
+}
+
+/// What clipping does to a gradient.
+#[derive(Clone, Copy)]
+enum GradOp {
+    Clamp(f32),
+    Scale(f32),
+}
+
+impl GradOp {
+    fn apply<const D: usize>(self, g: Tensor<D>) -> Tensor<D> {
+        match self {
+            GradOp::Clamp(limit) => g.clamp(-limit, limit),
+            GradOp::Scale(scale) => g.mul_scalar(scale),
+        }
+    }
 }
 
 pub struct BurnTrainer {
@@ -215,12 +233,7 @@ impl BurnTrainer {
         if let (Some(limit), true) = (reg.clip_value, self.adapter_clip_value) {
             let limit = limit as f32;
             for &param in &params {
-                map_grad(
-                    grads,
-                    param,
-                    |g| g.clamp(-limit, limit),
-                    |g| g.clamp(-limit, limit),
-                );
+                map_grad(grads, param, GradOp::Clamp(limit));
             }
         }
         let mut squares: Option<Tensor<1>> = None;
@@ -228,6 +241,7 @@ impl BurnTrainer {
             let square = match param {
                 ParamRef::Vector(id) => grads.get::<1>(id).map(|g| g.square().sum()),
                 ParamRef::Matrix(id) => grads.get::<2>(id).map(|g| g.square().sum()),
+                ParamRef::Kernel(id) => grads.get::<4>(id).map(|g| g.square().sum()),
             };
             if let Some(square) = square {
                 squares = Some(match squares {
@@ -243,12 +257,7 @@ impl BurnTrainer {
         if norm > max_norm {
             let scale = (max_norm / norm) as f32;
             for &param in &params {
-                map_grad(
-                    grads,
-                    param,
-                    |g| g.mul_scalar(scale),
-                    |g| g.mul_scalar(scale),
-                );
+                map_grad(grads, param, GradOp::Scale(scale));
             }
         }
         Ok(())
@@ -331,9 +340,16 @@ fn optimizer(kind: OptimizerKind) -> ModuleOptimizer {
     }
 }
 
-/// Every trainable parameter: dense weights and biases, batch-norm scales and shifts.
+/// Every trainable parameter: conv kernels and biases, dense weights and biases, batch-norm
+/// scales and shifts.
 fn all_params(mlp: &Mlp) -> Vec<ParamRef> {
     let mut params = Vec::new();
+    for conv in &mlp.convs {
+        params.push(ParamRef::Kernel(conv.weight.id));
+        if let Some(bias) = &conv.bias {
+            params.push(ParamRef::Vector(bias.id));
+        }
+    }
     for linear in &mlp.dense {
         params.push(ParamRef::Matrix(linear.weight.id));
         if let Some(bias) = &linear.bias {
@@ -348,21 +364,21 @@ fn all_params(mlp: &Mlp) -> Vec<ParamRef> {
 }
 
 /// Replaces the gradient of `param` (if it has one) by `f` of it.
-fn map_grad(
-    grads: &mut GradientsParams,
-    param: ParamRef,
-    vector: impl FnOnce(Tensor<1>) -> Tensor<1>,
-    matrix: impl FnOnce(Tensor<2>) -> Tensor<2>,
-) {
+fn map_grad(grads: &mut GradientsParams, param: ParamRef, op: GradOp) {
     match param {
         ParamRef::Vector(id) => {
             if let Some(grad) = grads.remove::<1>(id) {
-                grads.register(id, vector(grad));
+                grads.register(id, op.apply(grad));
             }
         }
         ParamRef::Matrix(id) => {
             if let Some(grad) = grads.remove::<2>(id) {
-                grads.register(id, matrix(grad));
+                grads.register(id, op.apply(grad));
+            }
+        }
+        ParamRef::Kernel(id) => {
+            if let Some(grad) = grads.remove::<4>(id) {
+                grads.register(id, op.apply(grad));
             }
         }
     }

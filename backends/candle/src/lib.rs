@@ -26,9 +26,11 @@ pub mod regularization;
 pub mod threads;
 pub mod trainer;
 
-use nnbench_core::capability::{LAYERS, OPTIMIZERS, REGULARIZERS};
-use nnbench_core::spec::{Activation, OutputHead};
-use nnbench_core::{Backend, BackendError, Capability, Category, Support, Trainer, TrainerSetup};
+use nnbench_core::capability::{CONV_LAYERS, LAYERS, OPTIMIZERS, REGULARIZERS};
+use nnbench_core::spec::{Activation, LayerSpec, OutputHead, RunSpec};
+use nnbench_core::{
+    Backend, BackendError, Capability, Category, Support, Trainer, TrainerSetup, Unsupported,
+};
 
 /// The candle backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,6 +58,27 @@ impl Backend for CandleBackend {
         "candle"
     }
 
+    /// The capability table, one limit it cannot state per layer (candle has no backward pass
+    /// for average pooling whose windows overlap, stride ≠ size), and the perceptron rule's.
+    fn check(&self, run: &RunSpec) -> Result<(), Unsupported> {
+        nnbench_core::capability::check(run, &self.capabilities())?;
+        for layer in &run.model.layers {
+            if let LayerSpec::AvgPool2d { size, stride } = *layer
+                && size != stride
+            {
+                return Err(Unsupported {
+                    category: "layer",
+                    feature: "avg_pool2d".into(),
+                    reason: format!(
+                        "candle has no backward pass for average pooling with overlapping or \
+                         gapped windows (size {size}, stride {stride}); only stride = size"
+                    ),
+                });
+            }
+        }
+        nnbench_core::capability::check_perceptron_rule(run, "candle")
+    }
+
     fn framework_version(&self) -> String {
         format!("candle {CANDLE_VERSION}")
     }
@@ -63,6 +86,7 @@ impl Backend for CandleBackend {
     fn capabilities(&self) -> Vec<Capability> {
         let mut table: Vec<Capability> = LAYERS
             .iter()
+            .chain(&CONV_LAYERS)
             .map(|&name| {
                 let support = match name {
                     // candle's `ops::dropout` draws its mask from an unseeded generator.
@@ -110,11 +134,6 @@ impl Backend for CandleBackend {
 
     fn with_threads(&self, threads: usize, work: &mut (dyn FnMut() + Send)) {
         nnbench_core::threads::run_in_rayon_pool(threads, work);
-    }
-
-    fn check(&self, run: &nnbench_core::spec::RunSpec) -> Result<(), nnbench_core::Unsupported> {
-        nnbench_core::capability::check(run, &self.capabilities())?;
-        nnbench_core::capability::check_perceptron_rule(run, "candle")
     }
 
     fn build(&self, setup: &TrainerSetup<'_>) -> Result<Box<dyn Trainer>, BackendError> {

@@ -7,7 +7,7 @@
 //! [`OptimizerSpec`]: nnbench_core::spec::OptimizerSpec
 
 use ndarray::{Array2, ArrayD, ArrayView2, Zip};
-use nnbench_core::capability::{LAYERS, OPTIMIZERS, REGULARIZERS};
+use nnbench_core::capability::{CONV_LAYERS, LAYERS, OPTIMIZERS, REGULARIZERS};
 use nnbench_core::rng::Rng;
 use nnbench_core::spec::{
     Activation as SpecActivation, OptimizerKind, OutputHead, RegularizationSpec, RunSpec,
@@ -28,6 +28,8 @@ pub const LINFA_VERSION: &str = "0.8.1";
 pub struct LinfaBackend;
 
 const NO_SKLEARN: &str = "scikit-learn's MLPClassifier has no";
+const NO_CONV: &str = "scikit-learn's MLPClassifier is a dense network on flat features: it has \
+                       no convolution, pooling or image input";
 
 fn activation(function: SpecActivation) -> Option<Activation> {
     match function {
@@ -49,7 +51,9 @@ impl Backend for LinfaBackend {
         &self,
         task: &nnbench_core::baseline::BaselineTask<'_>,
     ) -> Option<Result<f64, BackendError>> {
-        Some(crate::baseline::epoch(task))
+        // scikit-learn's network has no convolution: no hand-written CNN loop either.
+        (task.model == nnbench_core::baseline::BaselineModel::Mlp)
+            .then(|| crate::baseline::epoch(task))
     }
 
     /// The estimator's own `fit` of the tiny network (plain SGD, full batch).
@@ -79,6 +83,11 @@ impl Backend for LinfaBackend {
                 ),
             })
             .collect();
+        table.extend(
+            CONV_LAYERS
+                .iter()
+                .map(|&name| cap(Category::Layer, name, Support::Unsupported(NO_CONV.into()))),
+        );
         table.extend(SpecActivation::ALL.iter().map(|&a| {
             let support = match activation(a) {
                 Some(_) => Support::Framework,
@@ -337,6 +346,10 @@ impl LinfaTrainer {
                         &format!("{NO_SKLEARN} batch normalisation"),
                     ));
                 }
+                Layer::Conv2d { .. } => return Err(unsupported("layer", "conv2d", NO_CONV)),
+                Layer::MaxPool2d { .. } => return Err(unsupported("layer", "max_pool2d", NO_CONV)),
+                Layer::AvgPool2d { .. } => return Err(unsupported("layer", "avg_pool2d", NO_CONV)),
+                Layer::Flatten { .. } => return Err(unsupported("layer", "flatten", NO_CONV)),
             }
         }
         let kind = setup.run.optimizer.kind;

@@ -1,11 +1,12 @@
-//! The loop a tch user writes for mnist_adam's model (tch's MNIST example style: `nn::seq`,
-//! `nn::adam`, `backward_step`), with nothing of nnbench in between: the reference side of
+//! The loop a tch user writes for mnist_adam's model and mnist_cnn's LeNet-5 (tch's MNIST
+//! examples' style: `nn::seq`, `nn::conv2d`, `max_pool2d_default`, `nn::adam`,
+//! `backward_step`), with nothing of nnbench in between: the reference side of
 //! `nnbench bench`'s harness-overhead ratio (see [`nnbench_core::baseline`]).
 
 use std::time::Instant;
 
 use nnbench_core::BackendError;
-use nnbench_core::baseline::{BaselineTask, TinyTask};
+use nnbench_core::baseline::{BaselineModel, BaselineTask, TinyTask};
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Tensor};
 
@@ -22,20 +23,39 @@ pub fn epoch(task: &BaselineTask<'_>) -> Result<f64, BackendError> {
         task.hidden as i64,
         task.classes as i64,
     );
-    let model = nn::seq()
-        .add(nn::linear(
-            &root / "hidden",
-            features,
-            hidden,
-            Default::default(),
-        ))
-        .add_fn(|x| x.relu())
-        .add(nn::linear(
-            &root / "output",
-            hidden,
-            classes,
-            Default::default(),
-        ));
+    let model = match task.model {
+        BaselineModel::Mlp => nn::seq()
+            .add(nn::linear(
+                &root / "hidden",
+                features,
+                hidden,
+                Default::default(),
+            ))
+            .add_fn(|x| x.relu())
+            .add(nn::linear(
+                &root / "output",
+                hidden,
+                classes,
+                Default::default(),
+            )),
+        BaselineModel::LeNet => {
+            let same = nn::ConvConfig {
+                padding: 2,
+                ..Default::default()
+            };
+            nn::seq()
+                .add_fn(|x| x.view([-1, 1, 28, 28]))
+                .add(nn::conv2d(&root / "conv1", 1, 6, 5, same))
+                .add_fn(|x| x.relu().max_pool2d_default(2))
+                .add(nn::conv2d(&root / "conv2", 6, 16, 5, Default::default()))
+                .add_fn(|x| x.relu().max_pool2d_default(2).flatten(1, -1))
+                .add(nn::linear(&root / "fc1", 400, 120, Default::default()))
+                .add_fn(|x| x.relu())
+                .add(nn::linear(&root / "fc2", 120, 84, Default::default()))
+                .add_fn(|x| x.relu())
+                .add(nn::linear(&root / "fc3", 84, classes, Default::default()))
+        }
+    };
     let mut optimizer = nn::Adam::default()
         .beta1(0.9)
         .beta2(0.999)
