@@ -35,7 +35,7 @@ pub fn write(dir: &Path, variant: &Variant, dataset: &Dataset, seed: u64) -> Res
     let out = folder(dir, &variant.name, seed);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let run = &variant.run;
-    let network = Network::new(&run.model, dataset.features, dataset.classes);
+    let network = Network::for_run(run, dataset.features, dataset.classes)?;
     let metadata = HashMap::from([
         ("variant".to_string(), variant.name.clone()),
         ("seed".to_string(), seed.to_string()),

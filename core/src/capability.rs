@@ -93,6 +93,13 @@ pub fn features_used(run: &RunSpec) -> Vec<(Category, &'static str)> {
             }
             LayerSpec::Dropout { .. } => used.push((Category::Layer, "dropout")),
             LayerSpec::BatchNorm { .. } => used.push((Category::Layer, "batch_norm")),
+            LayerSpec::Conv2d { activation, .. } => {
+                used.push((Category::Layer, "conv2d"));
+                used.push((Category::Activation, activation.name()));
+            }
+            LayerSpec::MaxPool2d { .. } => used.push((Category::Layer, "max_pool2d")),
+            LayerSpec::AvgPool2d { .. } => used.push((Category::Layer, "avg_pool2d")),
+            LayerSpec::Flatten => used.push((Category::Layer, "flatten")),
         }
     }
     used.push((Category::Head, run.model.output.head.name()));
@@ -140,5 +147,7 @@ pub fn check(run: &RunSpec, capabilities: &[Capability]) -> Result<(), Unsupport
 pub const OPTIMIZERS: [&str; 5] = ["sgd", "momentum", "nesterov", "rmsprop", "adam"];
 /// Names of the regularizers, for capability tables.
 pub const REGULARIZERS: [&str; 4] = ["l1", "l2", "clip_value", "clip_norm"];
-/// Names of the layer kinds, for capability tables.
+/// Names of the layer kinds of dense networks, for capability tables.
 pub const LAYERS: [&str; 3] = ["dense", "dropout", "batch_norm"];
+/// Names of the layer kinds of convolutional networks, for capability tables.
+pub const CONV_LAYERS: [&str; 4] = ["conv2d", "max_pool2d", "avg_pool2d", "flatten"];

@@ -71,7 +71,12 @@ pub fn fractions(
             Layer::Activation { function, .. } => {
                 x.iter_mut().for_each(|v| *v = function.apply(*v));
             }
-            Layer::Dropout { .. } => {}
+            Layer::Dropout { .. } | Layer::Flatten { .. } => {}
+            Layer::Conv2d { .. } | Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } => {
+                return Err(
+                    "dead units are measured on dense networks, not convolutional ones".into(),
+                );
+            }
             Layer::BatchNorm {
                 features, epsilon, ..
             } => {

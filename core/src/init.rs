@@ -15,11 +15,19 @@ pub fn initial_weights(network: &Network, init: &InitSpec, seed: u64) -> Option<
     let mut rng = Rng::derive(seed, "init");
     let mut weights = Weights::zeros_for(network);
     for (index, layer) in network.layers.iter().enumerate() {
-        let Layer::Dense {
-            fan_in, fan_out, ..
-        } = *layer
-        else {
-            continue;
+        let (fan_in, fan_out) = match *layer {
+            Layer::Dense {
+                fan_in, fan_out, ..
+            } => (fan_in, fan_out),
+            // A kernel's fans include its window: each output sees in·k·k inputs, each input
+            // reaches out·k·k outputs (Keras' and PyTorch's convention).
+            Layer::Conv2d {
+                input,
+                output,
+                kernel_size: k,
+                ..
+            } => (input.channels * k * k, output.channels * k * k),
+            _ => continue,
         };
         for (kind, scheme) in [("weight", init.weights), ("bias", init.biases)] {
             let name = format!("{index}.{kind}");
@@ -27,7 +35,7 @@ pub fn initial_weights(network: &Network, init: &InitSpec, seed: u64) -> Option<
                 .tensors
                 .iter_mut()
                 .find(|tensor| tensor.name == name)
-                .expect("zeros_for creates every dense tensor");
+                .expect("zeros_for creates every dense and conv tensor");
             for value in &mut tensor.data {
                 *value = draw(scheme, fan_in, fan_out, &mut rng) as f32;
             }
@@ -98,6 +106,44 @@ mod tests {
         let data = &w.get("0.weight").unwrap().data;
         let var = data.iter().map(|v| v * v).sum::<f32>() / data.len() as f32;
         assert!((var.sqrt() / (2.0f32 / 500.0).sqrt() - 1.0).abs() < 0.02);
+    }
+
+    #[test]
+    fn conv_kernels_use_their_window_in_both_fans() {
+        use crate::spec::Padding;
+        let model = ModelSpec {
+            layers: vec![
+                LayerSpec::Conv2d {
+                    channels: 64,
+                    kernel_size: 3,
+                    stride: 1,
+                    padding: Padding::Same,
+                    activation: Activation::Relu,
+                },
+                LayerSpec::Flatten,
+            ],
+            output: OutputSpec {
+                head: OutputHead::SoftmaxCrossEntropy,
+            },
+        };
+        let network = Network::shaped(&model, &[32, 8, 8], 10).unwrap();
+        for (scheme, expected) in [
+            // fan_in = 32·3·3 = 288, fan_out = 64·3·3 = 576.
+            (InitScheme::HeNormal, (2.0f32 / 288.0).sqrt()),
+            (InitScheme::GlorotNormal, (2.0f32 / (288.0 + 576.0)).sqrt()),
+        ] {
+            let init = InitSpec {
+                weights: scheme,
+                biases: InitScheme::Zeros,
+            };
+            let w = initial_weights(&network, &init, 3).unwrap();
+            let data = &w.expect("0.weight", &[64, 32, 3, 3]).unwrap().data;
+            let std = (data.iter().map(|v| v * v).sum::<f32>() / data.len() as f32).sqrt();
+            assert!(
+                (std / expected - 1.0).abs() < 0.03,
+                "{scheme:?}: {std} vs {expected}"
+            );
+        }
     }
 
     #[test]

@@ -253,7 +253,12 @@ fn train(
 ) -> UnitOutcome {
     let run = request.run;
     let data = request.data;
-    let network = Network::new(&run.model, data.features, data.classes);
+    let network = match Network::for_run(run, data.features, data.classes) {
+        Ok(network) => network,
+        Err(error) => {
+            return UnitOutcome::without_training(Status::Failed, format!("model: {error}"));
+        }
+    };
     let init = initial_weights(&network, &run.init, request.seed);
     let setup = TrainerSetup {
         run,

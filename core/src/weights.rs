@@ -3,6 +3,8 @@
 //! Tensors are named after the index of their layer in [`Network::layers`]:
 //! - dense layer `i`: `"{i}.weight"`, shape `[fan_in, fan_out]`, row-major (so `y = x · W + b`),
 //!   and `"{i}.bias"`, shape `[fan_out]`;
+//! - conv2d layer `i`: `"{i}.weight"`, shape `[out_channels, in_channels, kh, kw]`, row-major
+//!   (PyTorch's layout), and `"{i}.bias"`, shape `[out_channels]`;
 //! - batch-norm layer `i`: `"{i}.gamma"`, `"{i}.beta"` (trainable) and `"{i}.running_mean"`,
 //!   `"{i}.running_var"` (statistics), each of shape `[features]`.
 //!
@@ -87,7 +89,21 @@ impl Weights {
                     tensors.push(tensor(index, "running_mean", &[features], 0.0));
                     tensors.push(tensor(index, "running_var", &[features], 1.0));
                 }
-                Layer::Activation { .. } | Layer::Dropout { .. } => {}
+                Layer::Conv2d {
+                    input,
+                    output,
+                    kernel_size: k,
+                    ..
+                } => {
+                    let shape = [output.channels, input.channels, k, k];
+                    tensors.push(tensor(index, "weight", &shape, 0.0));
+                    tensors.push(tensor(index, "bias", &[output.channels], 0.0));
+                }
+                Layer::Activation { .. }
+                | Layer::Dropout { .. }
+                | Layer::MaxPool2d { .. }
+                | Layer::AvgPool2d { .. }
+                | Layer::Flatten { .. } => {}
             }
         }
         Weights { tensors }

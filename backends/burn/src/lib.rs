@@ -25,7 +25,7 @@ mod baseline;
 mod model;
 mod trainer;
 
-use nnbench_core::capability::{LAYERS, OPTIMIZERS, REGULARIZERS};
+use nnbench_core::capability::{CONV_LAYERS, LAYERS, OPTIMIZERS, REGULARIZERS};
 use nnbench_core::spec::{Activation, OutputHead, RunSpec};
 use nnbench_core::{Backend, BackendError, Capability, Category, Support, Trainer, TrainerSetup};
 
@@ -63,6 +63,13 @@ impl Backend for BurnBackend {
                 _ => cap(Category::Layer, name, Support::Framework),
             })
             .collect();
+        table.extend(CONV_LAYERS.iter().map(|&name| {
+            cap(
+                Category::Layer,
+                name,
+                Support::Unsupported("the burn adapter has no convolutional layers yet".into()),
+            )
+        }));
         table.extend(
             Activation::ALL
                 .iter()

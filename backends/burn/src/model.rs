@@ -165,6 +165,14 @@ impl Model {
                         epsilon,
                     }
                 }
+                Layer::Conv2d { .. }
+                | Layer::MaxPool2d { .. }
+                | Layer::AvgPool2d { .. }
+                | Layer::Flatten { .. } => {
+                    return Err(framework_error(
+                        "convolutional layers are not built yet".to_string(),
+                    ));
+                }
             };
             ops.push(op);
             layer_of_op.push(index);

@@ -24,7 +24,7 @@ pub mod regularization;
 pub mod threads;
 pub mod trainer;
 
-use nnbench_core::capability::{LAYERS, OPTIMIZERS, REGULARIZERS};
+use nnbench_core::capability::{CONV_LAYERS, LAYERS, OPTIMIZERS, REGULARIZERS};
 use nnbench_core::spec::{Activation, OutputHead};
 use nnbench_core::{Backend, BackendError, Capability, Category, Support, Trainer, TrainerSetup};
 
@@ -54,6 +54,7 @@ impl Backend for CandleBackend {
     fn capabilities(&self) -> Vec<Capability> {
         let mut table: Vec<Capability> = LAYERS
             .iter()
+            .chain(&CONV_LAYERS)
             .map(|&name| {
                 let support = match name {
                     // candle's `ops::dropout` draws its mask from an unseeded generator.

@@ -7,12 +7,18 @@
 //! seeded generator (candle's own `ops::dropout` draws from an unseeded one), so a seed fixes
 //! the masks.
 //!
+//! Convolutions are `candle_nn::Conv2d` (kernels `[out, in, kh, kw]`: the canonical layout as
+//! is) and pooling is candle's `max_pool2d_with_stride` and `avg_pool2d_with_stride`, on NCHW
+//! tensors: a batch enters as `rows × inputs` and is reshaped to `[rows, channels, height,
+//! width]` by the first spatial layer.
+//!
 //! Under `framework_default` the dense layers come from `candle_nn::linear` (Kaiming-normal
 //! weights, U(±1/√fan_in) biases), drawn from candle's CPU generator, which cannot be seeded
 //! (`Device::set_seed` fails on the CPU): those runs differ from one execution to the next.
 
 use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::{BatchNorm, Linear, Module, ModuleT, VarBuilder, VarMap};
+use candle_nn::{BatchNorm, Conv2d, Conv2dConfig, Linear, Module, ModuleT, VarBuilder, VarMap};
+use nnbench_core::network::Image;
 use nnbench_core::rng::Rng;
 use nnbench_core::spec::Activation;
 use nnbench_core::{BackendError, Layer, Network, Weights};
@@ -38,6 +44,35 @@ enum Node {
         beta: Var,
         momentum: f64,
     },
+    Conv {
+        conv: Conv2d,
+        /// `[out, in, kh, kw]`, the tensor inside `conv`.
+        weight: Var,
+        bias: Var,
+        input: Image,
+        activation: Activation,
+    },
+    MaxPool {
+        input: Image,
+        size: usize,
+        stride: usize,
+    },
+    AvgPool {
+        input: Image,
+        size: usize,
+        stride: usize,
+    },
+    Flatten,
+}
+
+/// `x` as a batch of `image`s: a `rows × inputs` batch is reshaped to NCHW.
+fn as_images(x: Tensor, image: Image) -> Result<Tensor, BackendError> {
+    if x.rank() == 4 {
+        return Ok(x);
+    }
+    let rows = x.dim(0).or_framework()?;
+    x.reshape((rows, image.channels, image.height, image.width))
+        .or_framework()
 }
 
 pub struct Model {
@@ -143,6 +178,82 @@ impl Model {
                         momentum,
                     }
                 }
+                Layer::Conv2d {
+                    input,
+                    output,
+                    kernel_size,
+                    stride,
+                    padding,
+                    activation,
+                } => {
+                    let config = Conv2dConfig {
+                        padding,
+                        stride,
+                        dilation: 1,
+                        groups: 1,
+                        cudnn_fwd_algo: None,
+                    };
+                    let (out, k) = (output.channels, kernel_size);
+                    let (weight, bias) = match init {
+                        Some(_) => {
+                            let w = expect("weight", &[out, input.channels, k, k])?;
+                            let b = expect("bias", &[out])?;
+                            (
+                                Var::from_tensor(&w).or_framework()?,
+                                Var::from_tensor(&b).or_framework()?,
+                            )
+                        }
+                        None => {
+                            let conv = candle_nn::conv2d(
+                                input.channels,
+                                out,
+                                k,
+                                config,
+                                builder.pp(index),
+                            )
+                            .or_framework()?;
+                            let weight = Var::from_tensor(conv.weight()).or_framework()?;
+                            let bias = match conv.bias() {
+                                Some(bias) => Var::from_tensor(bias).or_framework()?,
+                                None => Var::zeros(out, DType::F32, device).or_framework()?,
+                            };
+                            (weight, bias)
+                        }
+                    };
+                    let conv = Conv2d::new(
+                        weight.as_tensor().clone(),
+                        Some(bias.as_tensor().clone()),
+                        config,
+                    );
+                    Node::Conv {
+                        conv,
+                        weight,
+                        bias,
+                        input,
+                        activation,
+                    }
+                }
+                Layer::MaxPool2d {
+                    input,
+                    size,
+                    stride,
+                    ..
+                } => Node::MaxPool {
+                    input,
+                    size,
+                    stride,
+                },
+                Layer::AvgPool2d {
+                    input,
+                    size,
+                    stride,
+                    ..
+                } => Node::AvgPool {
+                    input,
+                    size,
+                    stride,
+                },
+                Layer::Flatten { .. } => Node::Flatten,
             });
         }
         Ok(Model {
@@ -158,7 +269,8 @@ impl Model {
             match node {
                 Node::Dense { weight, bias, .. } => vars.extend([weight.clone(), bias.clone()]),
                 Node::BatchNorm { gamma, beta, .. } => vars.extend([gamma.clone(), beta.clone()]),
-                Node::Activation(_) | Node::Dropout { .. } => {}
+                Node::Conv { weight, bias, .. } => vars.extend([weight.clone(), bias.clone()]),
+                _ => {}
             }
         }
         vars
@@ -194,6 +306,30 @@ impl Model {
                     activation::apply(*activation, &z).or_framework()?
                 }
                 Node::Activation(function) => activation::apply(*function, &x).or_framework()?,
+                Node::Conv {
+                    conv,
+                    input,
+                    activation,
+                    ..
+                } => {
+                    let z = conv.forward(&as_images(x, *input)?).or_framework()?;
+                    activation::apply(*activation, &z).or_framework()?
+                }
+                Node::MaxPool {
+                    input,
+                    size,
+                    stride,
+                } => as_images(x, *input)?
+                    .max_pool2d_with_stride(*size, *stride)
+                    .or_framework()?,
+                Node::AvgPool {
+                    input,
+                    size,
+                    stride,
+                } => as_images(x, *input)?
+                    .avg_pool2d_with_stride(*size, *stride)
+                    .or_framework()?,
+                Node::Flatten => x.flatten_from(1).or_framework()?,
                 Node::Dropout { rate } => match dropout.as_deref_mut() {
                     Some(rng) if *rate > 0.0 => {
                         let keep = 1.0 / (1.0 - *rate);
@@ -257,7 +393,11 @@ impl Model {
                     push("running_mean", norm.running_mean())?;
                     push("running_var", norm.running_var())?;
                 }
-                Node::Activation(_) | Node::Dropout { .. } => {}
+                Node::Conv { weight, bias, .. } => {
+                    push("weight", weight.as_tensor())?;
+                    push("bias", bias.as_tensor())?;
+                }
+                _ => {}
             }
         }
         Ok(Weights { tensors })

@@ -97,12 +97,32 @@ impl State {
     }
 
     fn predict(&self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
-        let x = self.inputs(inputs, rows)?;
-        let z = self.model.forward(&x, None)?;
-        let y = head::predict(self.network.head, &z)?;
-        y.flatten_all().and_then(|y| y.to_vec1()).or_framework()
+        // candle's convolution unfolds its input k² times over: predict a large set in
+        // slices so that the buffer stays a few tens of MB.
+        let slice = if self.network.is_convolutional() {
+            PREDICT_ROWS
+        } else {
+            rows.max(1)
+        };
+        let features = self.network.inputs;
+        let mut out = Vec::with_capacity(rows * self.network.outputs);
+        for start in (0..rows).step_by(slice) {
+            let n = slice.min(rows - start);
+            let x = self.inputs(&inputs[start * features..], n)?;
+            let z = self.model.forward(&x, None)?;
+            let y = head::predict(self.network.head, &z)?;
+            out.extend(
+                y.flatten_all()
+                    .and_then(|y| y.to_vec1::<f32>())
+                    .or_framework()?,
+            );
+        }
+        Ok(out)
     }
 }
+
+/// Rows per forward pass when a convolutional network predicts.
+const PREDICT_ROWS: usize = 512;
 
 /// The CPU, or the first CUDA device when built with the `cuda` feature and one is present.
 fn select_device() -> Result<Device, BackendError> {

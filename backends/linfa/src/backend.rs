@@ -7,7 +7,7 @@
 //! [`OptimizerSpec`]: nnbench_core::spec::OptimizerSpec
 
 use ndarray::{Array2, ArrayD, ArrayView2, Zip};
-use nnbench_core::capability::{LAYERS, OPTIMIZERS, REGULARIZERS};
+use nnbench_core::capability::{CONV_LAYERS, LAYERS, OPTIMIZERS, REGULARIZERS};
 use nnbench_core::rng::Rng;
 use nnbench_core::spec::{
     Activation as SpecActivation, OptimizerKind, OutputHead, RegularizationSpec, RunSpec,
@@ -28,6 +28,8 @@ pub const LINFA_VERSION: &str = "0.8.1";
 pub struct LinfaBackend;
 
 const NO_SKLEARN: &str = "scikit-learn's MLPClassifier has no";
+const NO_CONV: &str = "scikit-learn's MLPClassifier is a dense network on flat features: it has \
+                       no convolution, pooling or image input";
 
 fn activation(function: SpecActivation) -> Option<Activation> {
     match function {
@@ -71,6 +73,11 @@ impl Backend for LinfaBackend {
                 ),
             })
             .collect();
+        table.extend(
+            CONV_LAYERS
+                .iter()
+                .map(|&name| cap(Category::Layer, name, Support::Unsupported(NO_CONV.into()))),
+        );
         table.extend(SpecActivation::ALL.iter().map(|&a| {
             let support = match activation(a) {
                 Some(_) => Support::Framework,
@@ -320,6 +327,12 @@ impl LinfaTrainer {
                         "batch_norm",
                         &format!("{NO_SKLEARN} batch normalisation"),
                     ));
+                }
+                Layer::Conv2d { .. }
+                | Layer::MaxPool2d { .. }
+                | Layer::AvgPool2d { .. }
+                | Layer::Flatten { .. } => {
+                    return Err(unsupported("layer", "conv2d", NO_CONV));
                 }
             }
         }

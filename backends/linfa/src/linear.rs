@@ -96,6 +96,14 @@ impl Backend for LinearBackend {
         if run.model.output.head != OutputHead::SoftmaxCrossEntropy {
             return unsupported("head", run.model.output.head.name(), SOFTMAX_ONLY);
         }
+        if let Some(layer) = run.model.layers.iter().find(|layer| layer.is_spatial()) {
+            return unsupported(
+                "layer",
+                layer.type_name(),
+                "the linear baseline is one dense layer on the flat pixels: it has no \
+                 convolution or pooling to compare (it runs beside the dense networks)",
+            );
+        }
         let regularization = &run.regularization;
         if regularization.l1 > 0.0 {
             return unsupported(

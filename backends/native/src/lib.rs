@@ -11,12 +11,13 @@
 //! the parity check measures the framework adapters against.
 
 pub mod activation;
+pub mod conv;
 pub mod head;
 pub mod matmul;
 pub mod optimizer;
 pub mod trainer;
 
-use nnbench_core::capability::{LAYERS, OPTIMIZERS, REGULARIZERS};
+use nnbench_core::capability::{CONV_LAYERS, LAYERS, OPTIMIZERS, REGULARIZERS};
 use nnbench_core::spec::{Activation, OutputHead};
 use nnbench_core::{Backend, BackendError, Capability, Category, Support, Trainer, TrainerSetup};
 
@@ -35,7 +36,11 @@ impl Backend for NativeBackend {
 
     fn capabilities(&self) -> Vec<Capability> {
         let own = |category, name| Capability::new(category, name, Support::Framework);
-        let mut table: Vec<Capability> = LAYERS.iter().map(|&n| own(Category::Layer, n)).collect();
+        let mut table: Vec<Capability> = LAYERS
+            .iter()
+            .chain(&CONV_LAYERS)
+            .map(|&n| own(Category::Layer, n))
+            .collect();
         table.extend(
             Activation::ALL
                 .iter()

@@ -14,6 +14,7 @@ use nnbench_core::weights::{Tensor, Weights};
 use nnbench_core::{BackendError, Batch, Layer, Network, StepStats, Trainer, TrainerSetup};
 
 use crate::activation;
+use crate::conv::{self, Geometry};
 use crate::head;
 use crate::matmul::{MatRef, Threads, matmul};
 use crate::optimizer::{Optimizer, regularize};
@@ -44,8 +45,40 @@ struct BatchNorm {
     out: Vec<f32>,
 }
 
+/// A convolution and its activation; the kernels are `[out, in·k·k]` row-major (the
+/// canonical `[out, in, kh, kw]`).
+struct Conv {
+    geometry: Geometry,
+    activation: Activation,
+    weight: Range<usize>,
+    bias: Range<usize>,
+    /// im2col of the input (`rows·positions × patch`); its gradient in the backward pass.
+    col: Vec<f32>,
+    /// The product `col · Wᵀ`, position-major (`rows·positions × out`); its gradient in the
+    /// backward pass.
+    product: Vec<f32>,
+    /// Pre-activation, NCHW.
+    z: Vec<f32>,
+    /// f(z); unused for the identity.
+    out: Vec<f32>,
+}
+
 enum Node {
     Dense(Dense),
+    Conv(Conv),
+    MaxPool {
+        geometry: Geometry,
+        /// Index, inside its image, of the input each output came from.
+        argmax: Vec<u32>,
+        out: Vec<f32>,
+    },
+    AvgPool {
+        geometry: Geometry,
+        out: Vec<f32>,
+    },
+    Flatten {
+        out: Vec<f32>,
+    },
     Activation {
         function: Activation,
         out: Vec<f32>,
@@ -64,7 +97,13 @@ impl Node {
         let buffer = match self {
             Node::Dense(dense) if dense.activation == Activation::Identity => &dense.z,
             Node::Dense(dense) => &dense.out,
-            Node::Activation { out, .. } | Node::Dropout { out, .. } => out,
+            Node::Conv(conv) if conv.activation == Activation::Identity => &conv.z,
+            Node::Conv(conv) => &conv.out,
+            Node::Activation { out, .. }
+            | Node::Dropout { out, .. }
+            | Node::MaxPool { out, .. }
+            | Node::AvgPool { out, .. }
+            | Node::Flatten { out } => out,
             Node::BatchNorm(norm) => &norm.out,
         };
         &buffer[..len]
@@ -72,12 +111,28 @@ impl Node {
 
     /// Grows every buffer to hold `len` values (rows × this layer's width).
     fn reserve(&mut self, len: usize) {
-        let grow = |buffer: &mut Vec<f32>| {
+        fn grow_to<T: Clone + Default>(buffer: &mut Vec<T>, len: usize) {
             if buffer.len() < len {
-                buffer.resize(len, 0.0);
+                buffer.resize(len, T::default());
             }
-        };
+        }
+        let grow = |buffer: &mut Vec<f32>| grow_to(buffer, len);
         match self {
+            Node::Conv(conv) => {
+                let g = conv.geometry;
+                let rows = len / g.output.len();
+                grow_to(&mut conv.col, rows * g.positions() * g.patch());
+                grow_to(&mut conv.product, len);
+                grow_to(&mut conv.z, len);
+                if conv.activation != Activation::Identity {
+                    grow_to(&mut conv.out, len);
+                }
+            }
+            Node::MaxPool { argmax, out, .. } => {
+                grow_to(argmax, len);
+                grow(out);
+            }
+            Node::AvgPool { out, .. } | Node::Flatten { out } => grow(out),
             Node::Dense(dense) => {
                 grow(&mut dense.z);
                 if dense.activation != Activation::Identity {
@@ -112,6 +167,10 @@ pub struct NativeTrainer {
     dropout_rng: Rng,
     delta: Vec<f32>,
     delta_next: Vec<f32>,
+    /// A convolution's product gradient and patch gradient in the backward pass (shared by
+    /// the conv layers, which run one at a time).
+    conv_scratch: Vec<f32>,
+    col_scratch: Vec<f32>,
     threads: Threads,
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
@@ -145,6 +204,64 @@ impl NativeTrainer {
                     function,
                     out: Vec::new(),
                 },
+                Layer::Conv2d {
+                    input,
+                    output,
+                    kernel_size,
+                    stride,
+                    padding,
+                    activation,
+                } => {
+                    let geometry = Geometry {
+                        input,
+                        output,
+                        size: kernel_size,
+                        stride,
+                        padding,
+                    };
+                    Node::Conv(Conv {
+                        geometry,
+                        activation,
+                        weight: take(output.channels * geometry.patch()),
+                        bias: take(output.channels),
+                        col: Vec::new(),
+                        product: Vec::new(),
+                        z: Vec::new(),
+                        out: Vec::new(),
+                    })
+                }
+                Layer::MaxPool2d {
+                    input,
+                    output,
+                    size,
+                    stride,
+                } => Node::MaxPool {
+                    geometry: Geometry {
+                        input,
+                        output,
+                        size,
+                        stride,
+                        padding: 0,
+                    },
+                    argmax: Vec::new(),
+                    out: Vec::new(),
+                },
+                Layer::AvgPool2d {
+                    input,
+                    output,
+                    size,
+                    stride,
+                } => Node::AvgPool {
+                    geometry: Geometry {
+                        input,
+                        output,
+                        size,
+                        stride,
+                        padding: 0,
+                    },
+                    out: Vec::new(),
+                },
+                Layer::Flatten { .. } => Node::Flatten { out: Vec::new() },
                 Layer::Dropout { rate, .. } => Node::Dropout {
                     rate,
                     mask: Vec::new(),
@@ -178,7 +295,7 @@ impl NativeTrainer {
             .collect();
         let first_trainable = nodes
             .iter()
-            .position(|node| matches!(node, Node::Dense(_) | Node::BatchNorm(_)))
+            .position(|node| matches!(node, Node::Dense(_) | Node::Conv(_) | Node::BatchNorm(_)))
             .unwrap_or(0);
         let threads = setup.threads.max(1);
         let pool = if threads > 1 {
@@ -199,6 +316,8 @@ impl NativeTrainer {
             dropout_rng: Rng::derive(setup.seed, "dropout"),
             delta: Vec::new(),
             delta_next: Vec::new(),
+            conv_scratch: Vec::new(),
+            col_scratch: Vec::new(),
             threads: Threads(threads),
             pool,
         };
@@ -231,14 +350,23 @@ impl NativeTrainer {
                         .copy_from_slice(&get("running_mean")?.data);
                     norm.running_var.copy_from_slice(&get("running_var")?.data);
                 }
-                Node::Activation { .. } | Node::Dropout { .. } => {}
+                Node::Conv(conv) => {
+                    let g = conv.geometry;
+                    let (k, out) = (g.size, g.output.channels);
+                    let shape = [out, g.input.channels, k, k];
+                    let w = weights.expect(&format!("{index}.weight"), &shape)?;
+                    self.params[conv.weight.clone()].copy_from_slice(&w.data);
+                    let b = weights.expect(&format!("{index}.bias"), &[out])?;
+                    self.params[conv.bias.clone()].copy_from_slice(&b.data);
+                }
+                _ => {}
             }
         }
         Ok(())
     }
 
-    /// The native default: U(±1/√fan_in) for weights and biases (PyTorch's `nn.Linear`),
-    /// γ = 1 and β = 0 for batch norm.
+    /// The native default: U(±1/√fan_in) for weights and biases (PyTorch's `nn.Linear` and
+    /// `nn.Conv2d`, where a kernel's fan-in is in·k·k), γ = 1 and β = 0 for batch norm.
     fn default_init(&mut self, seed: u64) {
         let mut rng = Rng::derive(seed, "native-init");
         for node in &self.nodes {
@@ -251,11 +379,19 @@ impl NativeTrainer {
                         }
                     }
                 }
+                Node::Conv(conv) => {
+                    let bound = 1.0 / (conv.geometry.patch().max(1) as f64).sqrt();
+                    for range in [conv.weight.clone(), conv.bias.clone()] {
+                        for value in &mut self.params[range] {
+                            *value = rng.uniform_in(-bound, bound) as f32;
+                        }
+                    }
+                }
                 Node::BatchNorm(norm) => {
                     self.params[norm.gamma.clone()].fill(1.0);
                     self.params[norm.beta.clone()].fill(0.0);
                 }
-                Node::Activation { .. } | Node::Dropout { .. } => {}
+                _ => {}
             }
         }
     }
@@ -297,6 +433,48 @@ impl NativeTrainer {
                     }
                     width = dense.fan_out;
                 }
+                Node::Conv(conv) => {
+                    let g = conv.geometry;
+                    let (patch, positions, channels) =
+                        (g.patch(), g.positions(), g.output.channels);
+                    conv::im2col(&g, x, rows, &mut conv.col, self.threads);
+                    let product = &mut conv.product[..rows * positions * channels];
+                    matmul(
+                        product,
+                        MatRef::new(&conv.col, rows * positions, patch),
+                        MatRef::new(&self.params[conv.weight.clone()], channels, patch).t(),
+                        false,
+                        self.threads,
+                    );
+                    let bias = &self.params[conv.bias.clone()];
+                    let len = rows * g.output.len();
+                    conv::to_nchw(
+                        product,
+                        rows,
+                        channels,
+                        positions,
+                        &mut conv.z[..len],
+                        self.threads,
+                        |c, v| v + bias[c],
+                    );
+                    if conv.activation != Activation::Identity {
+                        activation::forward(conv.activation, &conv.z[..len], &mut conv.out[..len]);
+                    }
+                    width = len / rows;
+                }
+                Node::MaxPool {
+                    geometry,
+                    argmax,
+                    out,
+                } => {
+                    conv::max_pool_forward(geometry, x, rows, out, argmax);
+                    width = geometry.output.len();
+                }
+                Node::AvgPool { geometry, out } => {
+                    conv::avg_pool_forward(geometry, x, rows, out);
+                    width = geometry.output.len();
+                }
+                Node::Flatten { out } => out[..x.len()].copy_from_slice(x),
                 Node::Activation { function, out } => {
                     activation::forward(*function, x, &mut out[..x.len()]);
                 }
@@ -372,6 +550,80 @@ impl NativeTrainer {
                         std::mem::swap(&mut self.delta, &mut self.delta_next);
                     }
                 }
+                Node::Conv(conv) => {
+                    let g = conv.geometry;
+                    let (patch, positions, channels) =
+                        (g.patch(), g.positions(), g.output.channels);
+                    let len = rows * g.output.len();
+                    let delta = &mut self.delta[..len];
+                    if conv.activation != Activation::Identity {
+                        activation::backward(conv.activation, &conv.z[..len], &conv.out, delta);
+                    }
+                    let bias_grad = &mut self.grads[conv.bias.clone()];
+                    bias_grad.fill(0.0);
+                    for example in delta.chunks_exact(g.output.len()) {
+                        for (g, plane) in bias_grad.iter_mut().zip(example.chunks_exact(positions))
+                        {
+                            *g += plane.iter().sum::<f32>();
+                        }
+                    }
+                    // The product's gradient, position-major like the product.
+                    let mut d_product = std::mem::take(&mut self.conv_scratch);
+                    if d_product.len() < len {
+                        d_product.resize(len, 0.0);
+                    }
+                    conv::to_nhwc(
+                        delta,
+                        rows,
+                        channels,
+                        positions,
+                        &mut d_product,
+                        self.threads,
+                    );
+                    let d_product_ref = MatRef::new(&d_product, rows * positions, channels);
+                    let col = MatRef::new(&conv.col, rows * positions, patch);
+                    matmul(
+                        &mut self.grads[conv.weight.clone()],
+                        d_product_ref.t(),
+                        col,
+                        false,
+                        self.threads,
+                    );
+                    if propagate {
+                        let mut d_col = std::mem::take(&mut self.col_scratch);
+                        if d_col.len() < rows * positions * patch {
+                            d_col.resize(rows * positions * patch, 0.0);
+                        }
+                        matmul(
+                            &mut d_col,
+                            d_product_ref,
+                            MatRef::new(&self.params[conv.weight.clone()], channels, patch),
+                            false,
+                            self.threads,
+                        );
+                        conv::col2im(&g, &d_col, rows, &mut self.delta_next, self.threads);
+                        std::mem::swap(&mut self.delta, &mut self.delta_next);
+                        self.col_scratch = d_col;
+                    }
+                    self.conv_scratch = d_product;
+                }
+                Node::MaxPool {
+                    geometry, argmax, ..
+                } => {
+                    conv::max_pool_backward(
+                        geometry,
+                        &self.delta,
+                        argmax,
+                        rows,
+                        &mut self.delta_next,
+                    );
+                    std::mem::swap(&mut self.delta, &mut self.delta_next);
+                }
+                Node::AvgPool { geometry, .. } => {
+                    conv::avg_pool_backward(geometry, &self.delta, rows, &mut self.delta_next);
+                    std::mem::swap(&mut self.delta, &mut self.delta_next);
+                }
+                Node::Flatten { .. } => {}
                 Node::Activation { function, out } => {
                     let len = x.len();
                     activation::backward(*function, x, &out[..len], &mut self.delta[..len]);
@@ -544,16 +796,26 @@ impl Trainer for NativeTrainer {
         self.network
             .check_inputs(inputs.len(), rows, features)
             .map_err(framework_error)?;
-        match self.pool.take() {
-            Some(pool) => {
-                pool.install(|| self.forward(inputs, rows, false));
-                self.pool = Some(pool);
+        // A convolution's im2col buffer holds k² copies of its input: predict a large set
+        // in slices so that it stays a few tens of MB.
+        let slice = if self.network.is_convolutional() {
+            PREDICT_ROWS
+        } else {
+            rows
+        };
+        let pool = self.pool.take();
+        let mut outputs = Vec::with_capacity(rows * self.network.outputs);
+        for start in (0..rows).step_by(slice.max(1)) {
+            let n = slice.min(rows - start);
+            let x = &inputs[start * features..(start + n) * features];
+            match &pool {
+                Some(pool) => pool.install(|| self.forward(x, n, false)),
+                None => self.forward(x, n, false),
             }
-            None => self.forward(inputs, rows, false),
+            let last = self.nodes.len() - 1;
+            outputs.extend_from_slice(self.nodes[last].output(n * self.network.outputs));
         }
-        let len = rows * self.network.outputs;
-        let last = self.nodes.len() - 1;
-        let mut outputs = self.nodes[last].output(len).to_vec();
+        self.pool = pool;
         head::predict(self.network.head, &mut outputs, self.network.outputs);
         Ok(outputs)
     }
@@ -585,12 +847,22 @@ impl Trainer for NativeTrainer {
                     push("running_mean", shape.clone(), &norm.running_mean);
                     push("running_var", shape, &norm.running_var);
                 }
-                Node::Activation { .. } | Node::Dropout { .. } => {}
+                Node::Conv(conv) => {
+                    let g = conv.geometry;
+                    let (k, out) = (g.size, g.output.channels);
+                    let shape = vec![out, g.input.channels, k, k];
+                    push("weight", shape, &self.params[conv.weight.clone()]);
+                    push("bias", vec![out], &self.params[conv.bias.clone()]);
+                }
+                _ => {}
             }
         }
         Ok(Weights { tensors })
     }
 }
+
+/// Rows per forward pass when a convolutional network predicts.
+const PREDICT_ROWS: usize = 256;
 
 fn framework_error(message: String) -> BackendError {
     BackendError::Framework {

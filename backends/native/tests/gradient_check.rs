@@ -1,12 +1,13 @@
-//! Numerical gradient checks: for every activation × loss pair (and through batch norm), the
-//! gradient the native backward pass applies equals the central difference of the loss.
+//! Numerical gradient checks: for every activation × loss pair (and through batch norm,
+//! convolution and pooling), the gradient the native backward pass applies equals the central
+//! difference of the loss.
 //!
 //! The gradient is read back through the public boundary: one plain SGD step with learning
 //! rate 1 moves each parameter by exactly minus its gradient.
 
 use nnbench_core::metrics::encode_targets;
 use nnbench_core::rng::Rng;
-use nnbench_core::spec::{Activation, LayerSpec, OptimizerKind, OutputHead, RunSpec};
+use nnbench_core::spec::{Activation, LayerSpec, OptimizerKind, OutputHead, Padding, RunSpec};
 use nnbench_core::{Backend, Batch, Network, TrainerSetup, Weights};
 use nnbench_native::NativeBackend;
 
@@ -27,18 +28,21 @@ struct Problem {
     inputs: Vec<f32>,
     labels: Vec<u32>,
     targets: Vec<f32>,
+    features: usize,
 }
 
 impl Problem {
     fn new(network: &Network, classes: usize) -> Problem {
         let mut rng = Rng::new(42);
-        let inputs = (0..ROWS * FEATURES).map(|_| rng.normal() as f32).collect();
+        let features = network.inputs;
+        let inputs = (0..ROWS * features).map(|_| rng.normal() as f32).collect();
         let labels: Vec<u32> = (0..ROWS).map(|row| (row % classes) as u32).collect();
         let targets = encode_targets(&labels, network.outputs);
         Problem {
             inputs,
             labels,
             targets,
+            features,
         }
     }
 
@@ -46,7 +50,7 @@ impl Problem {
         Batch {
             inputs: &self.inputs,
             rows: ROWS,
-            features: FEATURES,
+            features: self.features,
             labels: &self.labels,
             targets: &self.targets,
         }
@@ -68,12 +72,21 @@ fn step(run: &RunSpec, network: &Network, weights: &Weights, problem: &Problem) 
 }
 
 fn check(layers: Vec<LayerSpec>, head: OutputHead, classes: usize) {
+    check_shaped(layers, head, classes, &[FEATURES], 1e-2);
+}
+
+fn check_shaped(
+    layers: Vec<LayerSpec>,
+    head: OutputHead,
+    classes: usize,
+    input_shape: &[usize],
+    epsilon: f32,
+) {
     let run = run(layers, head);
-    let network = Network::new(&run.model, FEATURES, classes);
+    let network = Network::shaped(&run.model, input_shape, classes).unwrap();
     let weights = nnbench_core::init::initial_weights(&network, &run.init, 3).unwrap();
     let problem = Problem::new(&network, classes);
     let (_, stepped) = step(&run, &network, &weights, &problem);
-    let epsilon = 1e-2f32;
     let mut checked = 0;
     for (t, tensor) in weights.tensors.iter().enumerate() {
         if tensor.name.ends_with("running_mean") || tensor.name.ends_with("running_var") {
@@ -160,6 +173,52 @@ fn batch_norm_backpropagates_the_true_gradient() {
             },
         ];
         check(layers, head, classes);
+    }
+}
+
+fn conv(
+    channels: usize,
+    kernel_size: usize,
+    stride: usize,
+    padding: Padding,
+    activation: Activation,
+) -> LayerSpec {
+    LayerSpec::Conv2d {
+        channels,
+        kernel_size,
+        stride,
+        padding,
+        activation,
+    }
+}
+
+/// Strided, padded convolutions, max and average pooling (overlapping windows too) and
+/// flatten, between an image input and a dense layer. A step of 1e-3 keeps the max-pooling
+/// windows' winners in place.
+#[test]
+fn convolution_and_pooling_backpropagate_the_true_gradient() {
+    let stacks = [
+        vec![
+            conv(3, 3, 2, Padding::Explicit(1), Activation::Tanh),
+            LayerSpec::MaxPool2d { size: 2, stride: 2 },
+            LayerSpec::Flatten,
+            LayerSpec::Dense {
+                units: 4,
+                activation: Activation::Tanh,
+            },
+        ],
+        vec![
+            conv(3, 3, 1, Padding::Same, Activation::Sigmoid),
+            LayerSpec::AvgPool2d { size: 3, stride: 2 },
+            conv(2, 2, 1, Padding::Valid, Activation::Elu),
+            LayerSpec::MaxPool2d { size: 2, stride: 1 },
+            LayerSpec::Flatten,
+        ],
+    ];
+    for layers in stacks {
+        for (head, classes) in HEADS {
+            check_shaped(layers.clone(), head, classes, &[2, 7, 7], 1e-3);
+        }
     }
 }
 

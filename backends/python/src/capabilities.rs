@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use nnbench_core::capability::{self, LAYERS, OPTIMIZERS, REGULARIZERS};
+use nnbench_core::capability::{self, CONV_LAYERS, LAYERS, OPTIMIZERS, REGULARIZERS};
 use nnbench_core::spec::{Activation, OutputHead, RunSpec};
 use nnbench_core::{Capability, Category, Support};
 
@@ -52,8 +52,11 @@ impl CapabilityTable {
 
 /// Every (category, name) a table must list, in display order.
 pub fn expected_names() -> Vec<(Category, &'static str)> {
-    let mut names: Vec<(Category, &'static str)> =
-        LAYERS.iter().map(|&n| (Category::Layer, n)).collect();
+    let mut names: Vec<(Category, &'static str)> = LAYERS
+        .iter()
+        .chain(&CONV_LAYERS)
+        .map(|&n| (Category::Layer, n))
+        .collect();
     names.extend(Activation::ALL.map(|a| (Category::Activation, a.name())));
     names.extend(OutputHead::ALL.map(|h| (Category::Head, h.name())));
     names.extend(OPTIMIZERS.iter().map(|&n| (Category::Optimizer, n)));

@@ -237,7 +237,9 @@ pub fn hand_written_epoch(
     run.training.shuffle = true;
     run.training.record_grad_norms = false;
     run.threads = task.threads;
-    let network = Network::new(&run.model, task.features, task.classes);
+    let network = Network::for_run(&run, task.features, task.classes).map_err(|error| {
+        BackendError::WeightsMismatch(format!("the model does not fit the data: {error}"))
+    })?;
     let rows = task.rows();
     let targets = encode_targets(task.labels, network.outputs);
     let mut worker = Worker::start(framework, task.threads)?;

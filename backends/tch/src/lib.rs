@@ -26,7 +26,7 @@ pub mod regularization;
 pub mod threads;
 pub mod trainer;
 
-use nnbench_core::capability::{LAYERS, OPTIMIZERS, REGULARIZERS};
+use nnbench_core::capability::{CONV_LAYERS, LAYERS, OPTIMIZERS, REGULARIZERS};
 use nnbench_core::spec::{Activation, OutputHead};
 use nnbench_core::{Backend, BackendError, Capability, Category, Support, Trainer, TrainerSetup};
 
@@ -51,6 +51,7 @@ impl Backend for TchBackend {
     fn capabilities(&self) -> Vec<Capability> {
         let mut table: Vec<Capability> = LAYERS
             .iter()
+            .chain(&CONV_LAYERS)
             .map(|&name| {
                 let support = match name {
                     // libtorch's `dropout` draws from the process-wide generator.

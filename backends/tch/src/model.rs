@@ -9,12 +9,18 @@
 //! seeded generator (libtorch's own `dropout` draws from the process-wide generator, which
 //! units training side by side on other threads would share), so a seed fixes the masks.
 //!
+//! Convolutions are `nn::Conv2D` (created by `nn::conv2d`, kernels `[out, in, kh, kw]`: the
+//! canonical layout as is) run through libtorch's `conv2d`; pooling is libtorch's
+//! `max_pool2d` and `avg_pool2d`, on NCHW tensors: a batch enters as `rows × inputs` and is
+//! viewed as `[rows, channels, height, width]` by the first spatial layer.
+//!
 //! Under `framework_default` the dense layers keep `nn::linear`'s own initialisation
 //! (Kaiming-uniform weights with the ReLU gain, U(±√(6/fan_in)); biases U(±1/√fan_in)), drawn
 //! after `tch::manual_seed(seed)`.
 
 use std::sync::Mutex;
 
+use nnbench_core::network::Image;
 use nnbench_core::rng::Rng;
 use nnbench_core::spec::Activation;
 use nnbench_core::{BackendError, Layer, Network, Weights};
@@ -40,6 +46,38 @@ enum Node {
         momentum: f64,
         epsilon: f64,
     },
+    Conv {
+        conv: nn::Conv2D,
+        input: Image,
+        stride: i64,
+        padding: i64,
+        activation: Activation,
+    },
+    MaxPool {
+        input: Image,
+        size: i64,
+        stride: i64,
+    },
+    AvgPool {
+        input: Image,
+        size: i64,
+        stride: i64,
+    },
+    Flatten,
+}
+
+/// `x` as a batch of `image`s: a `rows × inputs` batch is viewed as NCHW.
+fn as_images(x: Tensor, image: Image) -> Result<Tensor, BackendError> {
+    if x.dim() == 4 {
+        return Ok(x);
+    }
+    let shape = [
+        -1,
+        image.channels as i64,
+        image.height as i64,
+        image.width as i64,
+    ];
+    x.f_view(shape).or_framework()
 }
 
 pub struct Model {
@@ -140,6 +178,62 @@ impl Model {
                         epsilon: f64::from(epsilon),
                     }
                 }
+                Layer::Conv2d {
+                    input,
+                    output,
+                    kernel_size,
+                    stride,
+                    padding,
+                    activation,
+                } => {
+                    let config = nn::ConvConfig {
+                        stride: stride as i64,
+                        padding: padding as i64,
+                        ..Default::default()
+                    };
+                    let mut conv = nn::conv2d(
+                        &path,
+                        input.channels as i64,
+                        output.channels as i64,
+                        kernel_size as i64,
+                        config,
+                    );
+                    let shape = [output.channels, input.channels, kernel_size, kernel_size];
+                    load(&mut conv.ws, "weight", &shape, false)?;
+                    let bias = conv
+                        .bs
+                        .as_mut()
+                        .ok_or_else(|| framework_error("nn::conv2d made no bias"))?;
+                    load(bias, "bias", &[output.channels], false)?;
+                    Node::Conv {
+                        conv,
+                        input,
+                        stride: stride as i64,
+                        padding: padding as i64,
+                        activation,
+                    }
+                }
+                Layer::MaxPool2d {
+                    input,
+                    size,
+                    stride,
+                    ..
+                } => Node::MaxPool {
+                    input,
+                    size: size as i64,
+                    stride: stride as i64,
+                },
+                Layer::AvgPool2d {
+                    input,
+                    size,
+                    stride,
+                    ..
+                } => Node::AvgPool {
+                    input,
+                    size: size as i64,
+                    stride: stride as i64,
+                },
+                Layer::Flatten { .. } => Node::Flatten,
             });
         }
         Ok(Model {
@@ -156,7 +250,8 @@ impl Model {
             let (ws, bs) = match node {
                 Node::Dense { linear, .. } => (Some(&linear.ws), linear.bs.as_ref()),
                 Node::BatchNorm { norm, .. } => (norm.ws.as_ref(), norm.bs.as_ref()),
-                Node::Activation(_) | Node::Dropout { .. } => (None, None),
+                Node::Conv { conv, .. } => (Some(&conv.ws), conv.bs.as_ref()),
+                _ => (None, None),
             };
             vars.extend(ws.into_iter().chain(bs).map(Tensor::shallow_clone));
         }
@@ -191,6 +286,47 @@ impl Model {
                     activation::apply(*activation, &z).or_framework()?
                 }
                 Node::Activation(function) => activation::apply(*function, &x).or_framework()?,
+                Node::Conv {
+                    conv,
+                    input,
+                    stride,
+                    padding,
+                    activation,
+                } => {
+                    let z = as_images(x, *input)?
+                        .f_conv2d(
+                            &conv.ws,
+                            conv.bs.as_ref(),
+                            [*stride, *stride],
+                            [*padding, *padding],
+                            [1, 1],
+                            1,
+                        )
+                        .or_framework()?;
+                    activation::apply(*activation, &z).or_framework()?
+                }
+                Node::MaxPool {
+                    input,
+                    size,
+                    stride,
+                } => as_images(x, *input)?
+                    .f_max_pool2d([*size, *size], [*stride, *stride], [0, 0], [1, 1], false)
+                    .or_framework()?,
+                Node::AvgPool {
+                    input,
+                    size,
+                    stride,
+                } => as_images(x, *input)?
+                    .f_avg_pool2d(
+                        [*size, *size],
+                        [*stride, *stride],
+                        [0, 0],
+                        false,
+                        true,
+                        None,
+                    )
+                    .or_framework()?,
+                Node::Flatten => x.f_flatten(1, -1).or_framework()?,
                 Node::Dropout { rate } => match dropout.as_deref_mut() {
                     Some(rng) if *rate > 0.0 => {
                         let keep = 1.0 / (1.0 - *rate);
@@ -278,7 +414,13 @@ impl Model {
                     push("running_mean", &norm.running_mean)?;
                     push("running_var", &norm.running_var)?;
                 }
-                Node::Activation(_) | Node::Dropout { .. } => {}
+                Node::Conv { conv, .. } => {
+                    push("weight", &conv.ws)?;
+                    if let Some(bias) = &conv.bs {
+                        push("bias", bias)?;
+                    }
+                }
+                _ => {}
             }
         }
         Ok(Weights { tensors })

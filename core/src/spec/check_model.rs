@@ -4,10 +4,11 @@ use toml::{Table, Value};
 
 use super::check::Check;
 use super::schema::{
-    self, ACTIVATIONS, HEADS, LAYER_ACTIVATION, LAYER_EPSILON, LAYER_FUNCTION, LAYER_MOMENTUM,
-    LAYER_RATE, LAYER_TYPE, LAYER_TYPES, LAYER_UNITS, LayerType, MODEL_LAYERS, MODEL_OUTPUT,
+    self, ACTIVATIONS, HEADS, LAYER_ACTIVATION, LAYER_CHANNELS, LAYER_EPSILON, LAYER_FUNCTION,
+    LAYER_KERNEL_SIZE, LAYER_MOMENTUM, LAYER_PADDING, LAYER_RATE, LAYER_SIZE, LAYER_STRIDE,
+    LAYER_TYPE, LAYER_TYPES, LAYER_UNITS, LayerType, MODEL_LAYERS, MODEL_OUTPUT, Type,
 };
-use super::{LayerSpec, ModelSpec, OutputSpec};
+use super::{LayerSpec, ModelSpec, OutputSpec, Padding};
 
 const P: &str = "model";
 const LAYER: &str = "model.layers[]";
@@ -101,6 +102,68 @@ fn check_layer(c: &mut Check, prefix: &str, value: &Value) -> Option<LayerSpec> 
                 momentum: momentum?,
                 epsilon: epsilon?,
             })
+        }
+        LayerType::Conv2d => {
+            c.unknown_keys(t, prefix, &allowed, " for a conv2d layer");
+            let channels = c.required(t, prefix, &LAYER_CHANNELS, |c, k, v| {
+                c.count(k, v, &LAYER_CHANNELS)
+            });
+            let kernel_size = c.required(t, prefix, &LAYER_KERNEL_SIZE, |c, k, v| {
+                c.count(k, v, &LAYER_KERNEL_SIZE)
+            });
+            let stride = c.optional(t, prefix, &LAYER_STRIDE, |c, k, v| {
+                c.count(k, v, &LAYER_STRIDE)
+            });
+            let padding = c.defaulted(t, prefix, &LAYER_PADDING, check_padding);
+            let activation = c.required(t, prefix, &LAYER_ACTIVATION, |c, k, v| {
+                c.choice(k, v, &LAYER_ACTIVATION, &ACTIVATIONS)
+            });
+            Some(LayerSpec::Conv2d {
+                channels: channels?,
+                kernel_size: kernel_size?,
+                stride: stride?.unwrap_or(1),
+                padding: padding?,
+                activation: activation?,
+            })
+        }
+        LayerType::MaxPool2d | LayerType::AvgPool2d => {
+            c.unknown_keys(t, prefix, &allowed, &format!(" for a {type_name} layer"));
+            let size = c.required(t, prefix, &LAYER_SIZE, |c, k, v| c.count(k, v, &LAYER_SIZE));
+            let stride = c.optional(t, prefix, &LAYER_STRIDE, |c, k, v| {
+                c.count(k, v, &LAYER_STRIDE)
+            });
+            let size = size?;
+            let stride = stride?.unwrap_or(size);
+            Some(if kind == LayerType::MaxPool2d {
+                LayerSpec::MaxPool2d { size, stride }
+            } else {
+                LayerSpec::AvgPool2d { size, stride }
+            })
+        }
+        LayerType::Flatten => {
+            c.unknown_keys(t, prefix, &allowed, " for a flatten layer");
+            Some(LayerSpec::Flatten)
+        }
+    }
+}
+
+fn check_padding(c: &mut Check, key: &str, value: &Value) -> Option<Padding> {
+    let spec = &LAYER_PADDING;
+    let Type::IntOrWord { min, .. } = spec.ty else {
+        c.push(
+            key,
+            None,
+            "internal error: padding is not an integer or a word",
+        );
+        return None;
+    };
+    match value {
+        Value::Integer(n) if *n >= min => usize::try_from(*n).ok().map(Padding::Explicit),
+        Value::String(text) if text == "valid" => Some(Padding::Valid),
+        Value::String(text) if text == "same" => Some(Padding::Same),
+        other => {
+            c.push(key, Some(other), spec.ty.phrase_as_rule());
+            None
         }
     }
 }

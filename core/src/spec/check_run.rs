@@ -14,7 +14,20 @@ use super::schema::{
     self, BACKENDS, COURSE_SECTION, DATASET, DESCRIPTION, INIT, Key, MODEL, OPTIMIZER,
     REGULARIZATION, THREADS, TRAINING, Type, UNIT_TIME_LIMIT,
 };
-use super::{DatasetSource, OutputHead, RunSpec};
+use super::{DatasetSource, LayerSpec, OutputHead, RunSpec};
+
+fn dataset_name(source: &DatasetSource) -> &'static str {
+    match source {
+        DatasetSource::Mnist => "mnist",
+        DatasetSource::FashionMnist => "fashion_mnist",
+        DatasetSource::Logic { gate } => match gate {
+            super::LogicGate::And => "and",
+            super::LogicGate::Or => "or",
+            super::LogicGate::Xor => "xor",
+        },
+        DatasetSource::Blobs(_) => "blobs",
+    }
+}
 
 /// What one variant's table holds besides its run: description, course section and
 /// `unit_time_limit`.
@@ -75,6 +88,36 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
                 format!("needs a 2-class dataset but {what} softmax_cross_entropy or identity_mse"),
             );
         }
+        let shapes = super::shape::layer_shapes(model, &dataset.source.input_shape());
+        if let Some(last) = shapes.as_ref().ok().and_then(|shapes| shapes.last())
+            && last.len() != 1
+        {
+            c.push(
+                "model.output",
+                None,
+                format!(
+                    "the output layer is dense and takes flat features, but the last hidden \
+                     layer gives shape {last:?}; add {{ type = \"flatten\" }} before it"
+                ),
+            );
+        }
+        if let Err(error) = shapes {
+            c.push(
+                &format!("model.layers[{}]", error.index),
+                None,
+                format!(
+                    "({}) does not fit its input: it gets shape {:?} from {}; {}",
+                    error.kind,
+                    error.input,
+                    if error.index == 0 {
+                        format!("dataset {}", dataset_name(&dataset.source))
+                    } else {
+                        format!("layer {}", error.index - 1)
+                    },
+                    error.message
+                ),
+            );
+        }
         if head == OutputHead::Step && !model.layers.is_empty() {
             c.push(
                 "model.layers",
@@ -82,6 +125,17 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
                 "the step head allows no hidden layers (it is a single threshold unit); remove them (layers = []) or use sigmoid_binary_cross_entropy",
             );
         }
+    }
+    if let (Some(model), Some(training)) = (&model, &training)
+        && training.record_dead_units
+        && model.layers.iter().any(LayerSpec::is_spatial)
+    {
+        c.push(
+            "training.record_dead_units",
+            None,
+            "dead units are measured on dense layers only, not on a network with conv2d or \
+             pooling layers; set it to false",
+        );
     }
     if let (Some(dataset), Some(training)) = (&dataset, &training)
         && training.early_stopping.is_some()

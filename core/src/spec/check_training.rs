@@ -47,7 +47,7 @@ pub(crate) fn check_training(c: &mut Check, t: &Table) -> Option<TrainingSpec> {
 
 fn check_batch_size(c: &mut Check, key: &str, value: &Value) -> Option<BatchSize> {
     let spec = &TRAINING_BATCH_SIZE;
-    let Type::IntOrWord { min, word } = spec.ty else {
+    let Type::IntOrWord { min, words } = spec.ty else {
         c.push(
             key,
             None,
@@ -57,7 +57,7 @@ fn check_batch_size(c: &mut Check, key: &str, value: &Value) -> Option<BatchSize
     };
     match value {
         Value::Integer(n) if *n >= min => usize::try_from(*n).ok().map(BatchSize::Size),
-        Value::String(text) if text == word => Some(BatchSize::Full),
+        Value::String(text) if words.contains(&text.as_str()) => Some(BatchSize::Full),
         other => {
             c.push(key, Some(other), spec.ty.phrase_as_rule());
             None

@@ -6,6 +6,7 @@
 //!
 //! - [`problem`]: what is wrong with a scenario ([`ScenarioError`](problem::ScenarioError),
 //!   [`Problem`](problem::Problem)) and how it is shown;
+//! - [`shape`]: the shape of each layer's output, from the dataset's input shape;
 //! - [`schema`]: the one table of every key (table, type, default, range or allowed values,
 //!   meaning) that the checks, the key paths and the reference all read;
 //! - `path`: key paths (`model.layers[*].units`), checked against the schema and set in raw
@@ -36,6 +37,7 @@ pub mod problem;
 pub mod quick;
 pub mod reference;
 pub mod schema;
+pub mod shape;
 mod sweep;
 
 use serde::Serialize;
@@ -106,6 +108,18 @@ pub enum DatasetSource {
     Blobs(BlobsSpec),
 }
 
+impl DatasetSource {
+    /// The shape of one example: `[channels, height, width]` for the image sets (MNIST and
+    /// Fashion-MNIST: `[1, 28, 28]`, rows stored channel first), `[features]` otherwise.
+    pub fn input_shape(&self) -> Vec<usize> {
+        match self {
+            DatasetSource::Mnist | DatasetSource::FashionMnist => vec![1, 28, 28],
+            DatasetSource::Logic { .. } => vec![2],
+            DatasetSource::Blobs(blobs) => vec![blobs.features],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogicGate {
@@ -169,6 +183,81 @@ pub enum LayerSpec {
     /// Running statistics: `running = (1 - momentum) * running + momentum * batch`
     /// (PyTorch's convention), with the unbiased batch variance.
     BatchNorm { momentum: f64, epsilon: f64 },
+    /// A 2-D convolution over an image `[channels, height, width]` followed by its
+    /// activation: `channels` output channels, square `kernel_size` kernels, the same
+    /// `stride` along both axes, and zero `padding`.
+    Conv2d {
+        channels: usize,
+        kernel_size: usize,
+        stride: usize,
+        padding: Padding,
+        activation: Activation,
+    },
+    /// The largest value of each `size × size` window, windows `stride` apart.
+    MaxPool2d { size: usize, stride: usize },
+    /// The mean of each `size × size` window, windows `stride` apart.
+    AvgPool2d { size: usize, stride: usize },
+    /// An image `[channels, height, width]` as one row of `channels·height·width` features,
+    /// channel first (the NCHW order).
+    Flatten,
+}
+
+impl LayerSpec {
+    /// The `type` name of the layer in a scenario file.
+    pub const fn type_name(&self) -> &'static str {
+        match self {
+            LayerSpec::Dense { .. } => "dense",
+            LayerSpec::Activation { .. } => "activation",
+            LayerSpec::Dropout { .. } => "dropout",
+            LayerSpec::BatchNorm { .. } => "batch_norm",
+            LayerSpec::Conv2d { .. } => "conv2d",
+            LayerSpec::MaxPool2d { .. } => "max_pool2d",
+            LayerSpec::AvgPool2d { .. } => "avg_pool2d",
+            LayerSpec::Flatten => "flatten",
+        }
+    }
+
+    /// True for the layers that need an image input (convolution and pooling).
+    pub const fn is_spatial(&self) -> bool {
+        matches!(
+            self,
+            LayerSpec::Conv2d { .. } | LayerSpec::MaxPool2d { .. } | LayerSpec::AvgPool2d { .. }
+        )
+    }
+}
+
+/// Zero padding of a convolution, on each side of both axes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    /// None: the output shrinks by `kernel_size − 1`.
+    Valid,
+    /// `(kernel_size − 1) / 2` (odd kernels only), so that with stride 1 the output keeps the
+    /// input's height and width.
+    Same,
+    /// This many zeros.
+    Explicit(usize),
+}
+
+impl Padding {
+    /// Zeros on each side for a `kernel_size` kernel (`same` assumes an odd kernel, which the
+    /// scenario check enforces).
+    pub const fn amount(self, kernel_size: usize) -> usize {
+        match self {
+            Padding::Valid => 0,
+            Padding::Same => kernel_size.saturating_sub(1) / 2,
+            Padding::Explicit(n) => n,
+        }
+    }
+}
+
+impl Serialize for Padding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Padding::Valid => serializer.serialize_str("valid"),
+            Padding::Same => serializer.serialize_str("same"),
+            Padding::Explicit(n) => serializer.serialize_u64(*n as u64),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

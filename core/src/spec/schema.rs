@@ -83,10 +83,10 @@ pub enum Type {
     IntArray {
         min: i64,
     },
-    /// An integer >= `min`, or the string `word`.
+    /// An integer >= `min`, or one of the strings `words`.
     IntOrWord {
         min: i64,
-        word: &'static str,
+        words: &'static [&'static str],
     },
     /// An array of layer tables (the keys of `model.layers[]`).
     Layers,
@@ -115,7 +115,10 @@ impl Type {
             Type::Choice { options, .. } => format!("one of {}", options.join(", ")),
             Type::ChoiceList { options, .. } => format!("some of {}", options.join(", ")),
             Type::IntArray { min } => format!("a non-empty array of integers >= {min}"),
-            Type::IntOrWord { min, word } => format!("an integer >= {min} or \"{word}\""),
+            Type::IntOrWord { min, words } => {
+                let words: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+                format!("an integer >= {min} or {}", words.join(" or "))
+            }
             Type::Layers => "an array of layer tables".to_string(),
             Type::Table | Type::Sweep | Type::Quick => "a table".to_string(),
             Type::InitScheme { named } => {
@@ -163,7 +166,10 @@ impl Type {
             Type::Choice { options, .. } => quoted(options),
             Type::ChoiceList { options, .. } => format!("distinct, some of {}", quoted(options)),
             Type::IntArray { min } => format!("non-empty, each >= {min}"),
-            Type::IntOrWord { min, word } => format!(">= {min}, or `\"{word}\"`"),
+            Type::IntOrWord { min, words } => {
+                let words: Vec<String> = words.iter().map(|w| format!("`\"{w}\"`")).collect();
+                format!(">= {min}, or {}", words.join(", "))
+            }
             Type::InitScheme { named } => {
                 format!("{}, or a table (below)", quoted(named))
             }
@@ -363,14 +369,25 @@ pub enum LayerType {
     Activation,
     Dropout,
     BatchNorm,
+    Conv2d,
+    MaxPool2d,
+    AvgPool2d,
+    Flatten,
 }
 
-pub const LAYER_TYPES: [(&str, LayerType); 4] = [
+pub const LAYER_TYPES: [(&str, LayerType); 8] = [
     ("dense", LayerType::Dense),
     ("activation", LayerType::Activation),
     ("dropout", LayerType::Dropout),
     ("batch_norm", LayerType::BatchNorm),
+    ("conv2d", LayerType::Conv2d),
+    ("max_pool2d", LayerType::MaxPool2d),
+    ("avg_pool2d", LayerType::AvgPool2d),
+    ("flatten", LayerType::Flatten),
 ];
+
+/// The words `padding` takes besides a number.
+pub const PADDING_WORDS: [&str; 2] = ["valid", "same"];
 
 pub const ACTIVATIONS: [(&str, Activation); Activation::ALL.len()] = {
     let mut out = [("", Activation::Identity); Activation::ALL.len()];
@@ -862,7 +879,11 @@ pub const LAYER_TYPE: Key = Key::new(
     "\"dense\"",
     "`dense`: fully connected layer with its activation; `activation`: an activation on its \
      own; `dropout`: inverted dropout; `batch_norm`: batch normalisation with a learned scale \
-     and shift.",
+     and shift; `conv2d`: 2-D convolution with its activation; `max_pool2d`, `avg_pool2d`: \
+     the largest value or the mean of each window; `flatten`: an image as one row of \
+     features. Image datasets (mnist, fashion_mnist) keep their shape [channels, height, \
+     width] = [1, 28, 28] until a flatten layer; dense and batch_norm layers take flat \
+     features; every layer's input shape is checked before anything trains.",
 );
 pub const LAYER_UNITS: Key = Key::new(
     "model.layers[]",
@@ -885,10 +906,10 @@ pub const LAYER_ACTIVATION: Key = Key::new(
     },
     DefaultValue::Required,
     "\"relu\"",
-    "Activation after the dense layer (leaky_relu: slope 0.01; elu: alpha 1; selu: the \
-     constants of Klambauer et al.).",
+    "Activation after the dense or conv2d layer (leaky_relu: slope 0.01; elu: alpha 1; selu: \
+     the constants of Klambauer et al.).",
 )
-.only_for(&["dense"]);
+.only_for(&["dense", "conv2d"]);
 pub const LAYER_FUNCTION: Key = Key::new(
     "model.layers[]",
     "function",
@@ -930,6 +951,68 @@ pub const LAYER_EPSILON: Key = Key::new(
     "Added to the variance before the square root.",
 )
 .only_for(&["batch_norm"]);
+pub const LAYER_CHANNELS: Key = Key::new(
+    "model.layers[]",
+    "channels",
+    Type::Int {
+        min: 1,
+        max: i64::MAX,
+    },
+    DefaultValue::Required,
+    "6",
+    "Output channels of the convolution (its number of kernels).",
+)
+.only_for(&["conv2d"]);
+pub const LAYER_KERNEL_SIZE: Key = Key::new(
+    "model.layers[]",
+    "kernel_size",
+    Type::Int {
+        min: 1,
+        max: i64::MAX,
+    },
+    DefaultValue::Required,
+    "5",
+    "Height and width of each (square) kernel.",
+)
+.only_for(&["conv2d"]);
+pub const LAYER_PADDING: Key = Key::new(
+    "model.layers[]",
+    "padding",
+    Type::IntOrWord {
+        min: 0,
+        words: &PADDING_WORDS,
+    },
+    DefaultValue::Value("\"valid\""),
+    "\"same\"",
+    "Zeros added on each side of both axes: `valid` none; `same` (odd kernels only) \
+     (kernel_size − 1) / 2, which keeps height and width at stride 1; or a number.",
+)
+.only_for(&["conv2d"]);
+pub const LAYER_SIZE: Key = Key::new(
+    "model.layers[]",
+    "size",
+    Type::Int {
+        min: 1,
+        max: i64::MAX,
+    },
+    DefaultValue::Required,
+    "2",
+    "Height and width of each (square) pooling window.",
+)
+.only_for(&["max_pool2d", "avg_pool2d"]);
+pub const LAYER_STRIDE: Key = Key::new(
+    "model.layers[]",
+    "stride",
+    Type::Int {
+        min: 1,
+        max: i64::MAX,
+    },
+    DefaultValue::Unset,
+    "2",
+    "Step between windows along both axes; unset: 1 for conv2d, the window size for pooling \
+     (windows that do not overlap).",
+)
+.only_for(&["conv2d", "max_pool2d", "avg_pool2d"]);
 
 // [init]
 pub const INIT_WEIGHTS: Key = Key::new(
@@ -940,8 +1023,8 @@ pub const INIT_WEIGHTS: Key = Key::new(
     },
     DefaultValue::Value("\"glorot_uniform\""),
     "\"he_normal\"",
-    "Scheme of the dense weights (fan-based schemes use the layer's fan in and out); \
-     `framework_default`: each framework's own initialisation (runs then start from \
+    "Scheme of the dense weights and conv kernels (fan-based schemes use the layer's fan in \
+     and out; a kernel's include its window: in·kh·kw and out·kh·kw); `framework_default`: each framework's own initialisation (runs then start from \
      different points).",
 );
 pub const INIT_BIASES: Key = Key::new(
@@ -1120,7 +1203,7 @@ pub const TRAINING_BATCH_SIZE: Key = Key::new(
     "batch_size",
     Type::IntOrWord {
         min: 1,
-        word: "full",
+        words: &["full"],
     },
     DefaultValue::Required,
     "128",
@@ -1330,6 +1413,11 @@ pub const KEYS: &[&Key] = &[
     &LAYER_RATE,
     &LAYER_MOMENTUM,
     &LAYER_EPSILON,
+    &LAYER_CHANNELS,
+    &LAYER_KERNEL_SIZE,
+    &LAYER_PADDING,
+    &LAYER_SIZE,
+    &LAYER_STRIDE,
     &INIT_WEIGHTS,
     &INIT_BIASES,
     &INIT_SCHEME,

@@ -294,6 +294,14 @@ fn layer_label(layer: &Value) -> Option<String> {
         "activation" => Some(table.get("function")?.as_str()?.to_string()),
         "dropout" => Some(format!("dropout{}", render(table.get("rate")?))),
         "batch_norm" => Some("bn".to_string()),
+        "conv2d" => Some(format!(
+            "conv{}x{}",
+            render(table.get("channels")?),
+            render(table.get("kernel_size")?)
+        )),
+        "max_pool2d" => Some(format!("maxpool{}", render(table.get("size")?))),
+        "avg_pool2d" => Some(format!("avgpool{}", render(table.get("size")?))),
+        "flatten" => Some("flat".to_string()),
         _ => None,
     }
 }
