@@ -1,8 +1,10 @@
 """The JAX adapter (backend `jax`): written as a JAX user writes a training step.
 
 Parameters are a pytree (one dict per layer of the network: `weight` [fan_in, fan_out] and
-`bias` for a dense layer, `gamma` and `beta` for batch norm), the forward pass is a pure
-function of `jax.numpy` and `jax.nn` (activations), the losses are optax's, the gradient comes
+`bias` for a dense layer, `weight` [out, in, kh, kw] (OIHW) and `bias` for a convolution,
+`gamma` and `beta` for batch norm), the forward pass is a pure function of `jax.numpy`,
+`jax.lax` (`conv_general_dilated` on NCHW images, `reduce_window` for pooling) and `jax.nn`
+(activations), the losses are optax's, the gradient comes
 from `jax.value_and_grad` and the whole step (forward, backward, regularization, clipping,
 optimizer update) is one `jax.jit`-compiled function. The optimizer is an optax chain with
 every constant of the scenario passed explicitly, in the spec's order:
@@ -143,6 +145,25 @@ def _forward(layers, params, stats, x, key, training):
         if kind == "dense":
             p = params[index]
             x = _activation(layer["activation"])(x @ p["weight"] + p["bias"])
+        elif kind == "conv2d":
+            p = params[index]
+            stride, pad = layer["stride"], layer["padding"]
+            z = jax.lax.conv_general_dilated(
+                _images(x, layer["input"]), p["weight"], (stride, stride),
+                ((pad, pad), (pad, pad)), dimension_numbers=("NCHW", "OIHW", "NCHW"),
+            )
+            x = _activation(layer["activation"])(z + p["bias"][None, :, None, None])
+        elif kind in ("max_pool2d", "avg_pool2d"):
+            size, stride = layer["size"], layer["stride"]
+            window, strides = (1, 1, size, size), (1, 1, stride, stride)
+            images = _images(x, layer["input"])
+            if kind == "max_pool2d":
+                x = jax.lax.reduce_window(images, -jnp.inf, jax.lax.max, window, strides, "VALID")
+            else:
+                x = jax.lax.reduce_window(images, 0.0, jax.lax.add, window, strides, "VALID")
+                x = x / (size * size)
+        elif kind == "flatten":
+            x = x.reshape(x.shape[0], -1)  # NCHW order: the canonical one
         elif kind == "activation":
             x = _activation(layer["function"])(x)
         elif kind == "dropout":
@@ -168,6 +189,13 @@ def _forward(layers, params, stats, x, key, training):
         else:
             raise ValueError(f"layer type {kind!r} is not supported by the jax backend")
     return x, [jax.lax.stop_gradient(s) for s in new_stats]
+
+
+def _images(x, image):
+    """`x` as NCHW images of shape `image` (rows arrive flat, each channel's pixels row by row)."""
+    if x.ndim == 4:
+        return x
+    return x.reshape(x.shape[0], image["channels"], image["height"], image["width"])
 
 
 def _add_l1_sign(l1, mask):
@@ -239,6 +267,15 @@ def _fresh_parameters(layers, key):
                 "bias": jnp.zeros(layer["fan_out"], jnp.float32),
             })
             stats.append({})
+        elif layer["type"] == "conv2d":
+            shape = _shapes(layer)["weight"]
+            # OIHW: fan-in is in-channels × kernel area, as lecun_normal computes it here.
+            conv_init = jax.nn.initializers.lecun_normal(in_axis=1, out_axis=0)
+            params.append({
+                "weight": conv_init(jax.random.fold_in(key, index), shape, jnp.float32),
+                "bias": jnp.zeros(shape[0], jnp.float32),
+            })
+            stats.append({})
         elif layer["type"] == "batch_norm":
             n = layer["features"]
             params.append({"gamma": jnp.ones(n, jnp.float32), "beta": jnp.zeros(n, jnp.float32)})
@@ -250,13 +287,17 @@ def _fresh_parameters(layers, key):
     return params, stats
 
 
-PARAMETER_NAMES = {"dense": ("weight", "bias"), "batch_norm": ("gamma", "beta")}
+PARAMETER_NAMES = {"dense": ("weight", "bias"), "conv2d": ("weight", "bias"),
+                   "batch_norm": ("gamma", "beta")}
 STATISTIC_NAMES = ("running_mean", "running_var")
 
 
 def _shapes(layer):
     if layer["type"] == "dense":
         return {"weight": (layer["fan_in"], layer["fan_out"]), "bias": (layer["fan_out"],)}
+    if layer["type"] == "conv2d":
+        out, k = layer["output"]["channels"], layer["kernel_size"]
+        return {"weight": (out, layer["input"]["channels"], k, k), "bias": (out,)}
     if layer["type"] == "batch_norm":
         return {name: (layer["features"],) for name in ("gamma", "beta") + STATISTIC_NAMES}
     return {}

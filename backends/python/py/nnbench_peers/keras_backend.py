@@ -1,8 +1,13 @@
 """The Keras adapter (backend `keras`): Keras 3 on its TensorFlow engine, written as a Keras user
 writes a custom training step.
 
-The network is a functional `keras.Model` of `keras.layers.Dense` (with its activation),
-`Activation`, `Dropout` (seeded per unit and layer) and `BatchNormalization`; the losses are
+The network is a functional `keras.Model` of `keras.layers.Dense` and `Conv2D` (with their
+activation), `MaxPooling2D`, `AveragePooling2D`, `Flatten`, `Activation`, `Dropout` (seeded per
+unit and layer) and `BatchNormalization`. Convolutions run on Keras's default channels_last
+(NHWC) images: the harness's NCHW rows are reshaped and permuted in, kernels cross as
+[out, in, kh, kw] and are transposed to Keras's [kh, kw, in, out], and `Flatten` is preceded by a
+permute back to channels first, so that the dense layer after it sees the canonical order; an
+integer padding that is not Keras's "same" is a `ZeroPadding2D` before a "valid" convolution. the losses are
 `keras.losses`'; the step is a `tf.function` around a `tf.GradientTape` that hands the
 gradients to a `keras.optimizers` optimizer (SGD with momentum and Nesterov, RMSprop, Adam)
 built with every constant of the scenario. Each step writes the harness's rate into the
@@ -147,10 +152,45 @@ def _build_model(network, regularization, seed):
     regularizer = keras.regularizers.L1L2(l1=l1, l2=l2 / 2.0) if (l1 or l2) else None
     inputs = keras.Input(shape=(network["inputs"],), dtype="float32")
     x = inputs
-    dense, norms = {}, {}
+    dense, norms, convs = {}, {}, {}
+    images = False  # NHWC images (Keras's channels_last) between the first conv/pool and flatten
     for index, layer in enumerate(network["layers"]):
         kind = layer["type"]
-        if kind == "dense":
+        if kind in ("conv2d", "max_pool2d", "avg_pool2d") and not images:
+            # The harness's rows are NCHW, each channel's pixels row by row.
+            image = layer["input"]
+            x = keras.layers.Reshape((image["channels"], image["height"], image["width"]),
+                                     name=f"images_{index}")(x)
+            x = keras.layers.Permute((2, 3, 1), name=f"channels_last_{index}")(x)
+            images = True
+        if kind == "conv2d":
+            k, stride, pad = layer["kernel_size"], layer["stride"], layer["padding"]
+            if stride == 1 and k % 2 == 1 and pad == (k - 1) // 2:
+                padding = "same"
+            else:
+                padding = "valid"
+                if pad:
+                    x = keras.layers.ZeroPadding2D(pad, name=f"pad_{index}")(x)
+            convs[index] = keras.layers.Conv2D(
+                layer["output"]["channels"], k, strides=stride, padding=padding,
+                activation=_activation(layer["activation"]),
+                kernel_initializer=keras.initializers.GlorotUniform(seed=_layer_seed(seed, index)),
+                bias_initializer="zeros", name=f"conv_{index}",
+            )
+            x = convs[index](x)
+        elif kind == "max_pool2d":
+            x = keras.layers.MaxPooling2D(layer["size"], strides=layer["stride"],
+                                          padding="valid", name=f"max_pool_{index}")(x)
+        elif kind == "avg_pool2d":
+            x = keras.layers.AveragePooling2D(layer["size"], strides=layer["stride"],
+                                              padding="valid", name=f"avg_pool_{index}")(x)
+        elif kind == "flatten":
+            if images:
+                # Back to channels first, so that the flat order is the canonical NCHW one.
+                x = keras.layers.Permute((3, 1, 2), name=f"channels_first_{index}")(x)
+                images = False
+            x = keras.layers.Flatten(name=f"flatten_{index}")(x)
+        elif kind == "dense":
             dense[index] = keras.layers.Dense(
                 layer["fan_out"], activation=_activation(layer["activation"]),
                 kernel_initializer=keras.initializers.GlorotUniform(seed=_layer_seed(seed, index)),
@@ -170,7 +210,7 @@ def _build_model(network, regularization, seed):
             x = norms[index](x)
         else:
             raise ValueError(f"layer type {kind!r} is not supported by the keras backend")
-    return keras.Model(inputs, x), dense, norms
+    return keras.Model(inputs, x), dense, norms, convs
 
 
 def _optimizer(run):
@@ -230,7 +270,9 @@ class Trainer:
         head, outputs = network["head"], network["outputs"]
         loss_function = _loss_function(head, outputs)
         regularization = run["regularization"]
-        self.model, self.dense, self.norms = _build_model(network, regularization, seed)
+        self.model, self.dense, self.norms, self.convs = _build_model(
+            network, regularization, seed
+        )
         if init is not None:
             self._load(init)
         self.optimizer = _optimizer(run)
@@ -320,6 +362,12 @@ class Trainer:
             spec = self.network["layers"][index]
             layer.kernel.assign(tensor(f"{index}.weight", (spec["fan_in"], spec["fan_out"])))
             layer.bias.assign(tensor(f"{index}.bias", (spec["fan_out"],)))
+        for index, conv in self.convs.items():
+            spec = self.network["layers"][index]
+            out, k = spec["output"]["channels"], spec["kernel_size"]
+            kernel = tensor(f"{index}.weight", (out, spec["input"]["channels"], k, k))
+            conv.kernel.assign(kernel.transpose(2, 3, 1, 0))  # OIHW -> Keras's HWIO
+            conv.bias.assign(tensor(f"{index}.bias", (out,)))
         for index, norm in self.norms.items():
             n = (self.network["layers"][index]["features"],)
             norm.gamma.assign(tensor(f"{index}.gamma", n))
@@ -347,11 +395,16 @@ class Trainer:
 
     def weights(self):
         tensors = {}
-        for index in sorted(list(self.dense) + list(self.norms)):
+        for index in sorted(list(self.dense) + list(self.convs) + list(self.norms)):
             if index in self.dense:
                 layer = self.dense[index]
                 tensors[f"{index}.weight"] = np.array(layer.kernel.numpy(), dtype=np.float32)
                 tensors[f"{index}.bias"] = np.array(layer.bias.numpy(), dtype=np.float32)
+            elif index in self.convs:
+                conv = self.convs[index]
+                kernel = np.array(conv.kernel.numpy(), dtype=np.float32).transpose(3, 2, 0, 1)
+                tensors[f"{index}.weight"] = np.ascontiguousarray(kernel)  # HWIO -> OIHW
+                tensors[f"{index}.bias"] = np.array(conv.bias.numpy(), dtype=np.float32)
             else:
                 norm = self.norms[index]
                 tensors[f"{index}.gamma"] = np.array(norm.gamma.numpy(), dtype=np.float32)

@@ -1,7 +1,8 @@
 """The PyTorch adapter (backend `pytorch`): written as a PyTorch user writes a training step.
 
-The network is `torch.nn` modules (`nn.Linear`, the activation modules, `nn.Dropout`,
-`nn.BatchNorm1d`, whose running statistics follow the spec's convention), the loss is
+The network is `torch.nn` modules (`nn.Linear`, `nn.Conv2d`, `nn.MaxPool2d`, `nn.AvgPool2d`,
+`nn.Flatten`, the activation modules, `nn.Dropout`, `nn.BatchNorm1d`, whose running statistics
+follow the spec's convention; flat rows become NCHW images through `nn.Unflatten`), the loss is
 `torch.nn.functional`'s, gradients come from `loss.backward()`, and the step is a `torch.optim`
 optimizer (SGD with momentum and Nesterov, RMSprop, Adam) with every constant of the scenario
 passed explicitly. Between backward and the step, in the spec's order: the L1/L2 penalty's
@@ -9,7 +10,7 @@ gradient on dense weights only (added by the adapter: torch's `weight_decay` wou
 clipping and cover biases too), then `torch.nn.utils.clip_grad_value_` and `clip_grad_norm_`.
 
 Weights cross in the canonical layout: `{i}.weight` is [fan_in, fan_out] (nn.Linear stores the
-transpose). float32 throughout. Dropout draws from torch's generator, seeded per unit (one
+transpose), a conv kernel [out, in, kh, kw] (nn.Conv2d's own). float32 throughout. Dropout draws from torch's generator, seeded per unit (one
 worker process per unit, so the process-wide generator is the unit's own).
 """
 
@@ -71,10 +72,32 @@ class _Model:
         nn = _t().nn
         modules = []
         self.dense = {}  # layer index -> nn.Linear
+        self.convs = {}  # layer index -> nn.Conv2d
         self.norms = {}  # layer index -> nn.BatchNorm1d
+        flat = True  # rows arrive flat; images are NCHW once a conv or pool layer needs them
         for index, layer in enumerate(network["layers"]):
             kind = layer["type"]
-            if kind == "dense":
+            if kind in ("conv2d", "max_pool2d", "avg_pool2d") and flat:
+                image = layer["input"]
+                modules.append(nn.Unflatten(1, (image["channels"], image["height"], image["width"])))
+                flat = False
+            if kind == "conv2d":
+                conv = nn.Conv2d(
+                    layer["input"]["channels"], layer["output"]["channels"], layer["kernel_size"],
+                    stride=layer["stride"], padding=layer["padding"],
+                )
+                self.convs[index] = conv
+                modules.append(conv)
+                if layer["activation"] != "identity":
+                    modules.append(_activation(layer["activation"]))
+            elif kind == "max_pool2d":
+                modules.append(nn.MaxPool2d(layer["size"], stride=layer["stride"]))
+            elif kind == "avg_pool2d":
+                modules.append(nn.AvgPool2d(layer["size"], stride=layer["stride"]))
+            elif kind == "flatten":
+                modules.append(nn.Flatten())
+                flat = True
+            elif kind == "dense":
                 linear = nn.Linear(layer["fan_in"], layer["fan_out"])
                 self.dense[index] = linear
                 modules.append(linear)
@@ -100,6 +123,10 @@ class _Model:
             for index, linear in self.dense.items():
                 linear.weight.copy_(torch.from_numpy(init[f"{index}.weight"]).T)
                 linear.bias.copy_(torch.from_numpy(init[f"{index}.bias"]))
+            for index, conv in self.convs.items():
+                # The canonical kernel layout [out, in, kh, kw] is nn.Conv2d's own.
+                conv.weight.copy_(torch.from_numpy(init[f"{index}.weight"]))
+                conv.bias.copy_(torch.from_numpy(init[f"{index}.bias"]))
             for index, norm in self.norms.items():
                 norm.weight.copy_(torch.from_numpy(init[f"{index}.gamma"]))
                 norm.bias.copy_(torch.from_numpy(init[f"{index}.beta"]))
@@ -108,11 +135,15 @@ class _Model:
 
     def weights(self):
         tensors = {}
-        for index in sorted(list(self.dense) + list(self.norms)):
+        for index in sorted(list(self.dense) + list(self.convs) + list(self.norms)):
             if index in self.dense:
                 linear = self.dense[index]
                 tensors[f"{index}.weight"] = linear.weight.detach().T.contiguous().numpy()
                 tensors[f"{index}.bias"] = linear.bias.detach().numpy().copy()
+            elif index in self.convs:
+                conv = self.convs[index]
+                tensors[f"{index}.weight"] = conv.weight.detach().numpy().copy()
+                tensors[f"{index}.bias"] = conv.bias.detach().numpy().copy()
             else:
                 norm = self.norms[index]
                 tensors[f"{index}.gamma"] = norm.weight.detach().numpy().copy()
