@@ -91,6 +91,8 @@ impl Backend for CandleBackend {
                 let support = match name {
                     // candle's `ops::dropout` draws its mask from an unseeded generator.
                     "dropout" => Support::Adapter,
+                    // candle's pooling ops have wrong backward passes: see model::tiled_pool.
+                    "max_pool2d" | "avg_pool2d" => Support::Adapter,
                     _ => Support::Framework,
                 };
                 Capability::new(Category::Layer, name, support)
