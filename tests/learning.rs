@@ -71,7 +71,7 @@ fn mnist_adam_keeps_its_measured_accuracy_on_real_mnist() {
     assert!(accuracy >= 0.975, "test accuracy {accuracy}");
 }
 
-/// Per (variant, seed) of `scenario` on native: the train accuracy after each epoch.
+/// Per (variant assignment, seed) of `scenario` on native: the train accuracy after each epoch.
 fn accuracy_curves(scenario: &Scenario) -> Vec<(String, u64, Vec<f64>)> {
     let options = DataOptions::resolve(None, true).unwrap();
     let mut results = Vec::new();
@@ -82,7 +82,7 @@ fn accuracy_curves(scenario: &Scenario) -> Vec<(String, u64, Vec<f64>)> {
             let outcome = train::run_unit(&NativeBackend, &request, &mut Quiet);
             assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.reason);
             let curve = outcome.epochs.iter().map(|e| e.train_accuracy).collect();
-            results.push((variant.name.clone(), seed, curve));
+            results.push((variant.assignment.clone(), seed, curve));
         }
     }
     results
