@@ -9,7 +9,7 @@
 use crate::capability::{self, Capability, Unsupported};
 use crate::network::Network;
 use crate::spec::RunSpec;
-use crate::weights::Weights;
+use crate::weights::{Tensor, Weights};
 
 /// A framework adapter, registered in the CLI.
 pub trait Backend: Send + Sync {
@@ -96,6 +96,25 @@ pub struct TrainerSetup<'a> {
     pub seed: u64,
     /// Intra-op threads to use.
     pub threads: usize,
+}
+
+impl<'a> TrainerSetup<'a> {
+    /// The harness's initial weight `[inputs, 1]` and bias `[1]` of Rosenblatt's perceptron
+    /// (the `step` head), which every adapter's rule starts from.
+    pub fn perceptron_init(&self) -> Result<(&'a Tensor, &'a Tensor), BackendError> {
+        let init = self.init.ok_or_else(|| {
+            BackendError::WeightsMismatch(
+                "the perceptron starts from the harness's init, and this run has none".into(),
+            )
+        })?;
+        let weight = init
+            .expect("0.weight", &[self.network.inputs, 1])
+            .map_err(BackendError::WeightsMismatch)?;
+        let bias = init
+            .expect("0.bias", &[1])
+            .map_err(BackendError::WeightsMismatch)?;
+        Ok((weight, bias))
+    }
 }
 
 /// One mini-batch, gathered by the harness in its seeded order.

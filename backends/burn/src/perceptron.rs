@@ -28,16 +28,8 @@ pub struct BurnPerceptron {
 impl BurnPerceptron {
     pub fn new(setup: &TrainerSetup<'_>) -> Result<BurnPerceptron, BackendError> {
         let network = setup.network.clone();
-        let init = setup
-            .init
-            .ok_or_else(|| framework_error("the perceptron starts from the harness's init"))?;
         let inputs = network.inputs;
-        let weight = init
-            .expect("0.weight", &[inputs, 1])
-            .map_err(BackendError::WeightsMismatch)?;
-        let bias = init
-            .expect("0.bias", &[1])
-            .map_err(BackendError::WeightsMismatch)?;
+        let (weight, bias) = setup.perceptron_init()?;
         let device = Device::flex();
         Ok(BurnPerceptron {
             weight: tensor2(&weight.data, [inputs, 1], &device),

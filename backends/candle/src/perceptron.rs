@@ -26,16 +26,8 @@ pub struct CandlePerceptron {
 impl CandlePerceptron {
     pub fn new(setup: &TrainerSetup<'_>) -> Result<CandlePerceptron, BackendError> {
         let network = setup.network.clone();
-        let init = setup
-            .init
-            .ok_or_else(|| framework_error("the perceptron starts from the harness's init"))?;
         let inputs = network.inputs;
-        let weight = init
-            .expect("0.weight", &[inputs, 1])
-            .map_err(BackendError::WeightsMismatch)?;
-        let bias = init
-            .expect("0.bias", &[1])
-            .map_err(BackendError::WeightsMismatch)?;
+        let (weight, bias) = setup.perceptron_init()?;
         let device = crate::trainer::select_device()?;
         Ok(CandlePerceptron {
             pool: threads::pool(setup.threads)?,

@@ -32,16 +32,8 @@ fn view(data: &[f32], rows: usize, columns: usize) -> Result<ArrayView2<'_, f32>
 impl LinfaPerceptron {
     pub fn new(setup: &TrainerSetup<'_>) -> Result<LinfaPerceptron, BackendError> {
         let network = setup.network.clone();
-        let init = setup
-            .init
-            .ok_or_else(|| framework_error("the perceptron starts from the harness's init"))?;
         let inputs = network.inputs;
-        let weight = init
-            .expect("0.weight", &[inputs, 1])
-            .map_err(BackendError::WeightsMismatch)?;
-        let bias = init
-            .expect("0.bias", &[1])
-            .map_err(BackendError::WeightsMismatch)?;
+        let (weight, bias) = setup.perceptron_init()?;
         Ok(LinfaPerceptron {
             weight: view(&weight.data, inputs, 1)?.to_owned(),
             bias: view(&bias.data, 1, 1)?.to_owned(),

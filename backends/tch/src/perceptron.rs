@@ -33,16 +33,8 @@ fn matrix(data: &[f32], rows: usize, columns: usize) -> Result<Tensor, BackendEr
 impl TchPerceptron {
     pub fn new(setup: &TrainerSetup<'_>) -> Result<TchPerceptron, BackendError> {
         let network = setup.network.clone();
-        let init = setup
-            .init
-            .ok_or_else(|| framework_error("the perceptron starts from the harness's init"))?;
         let inputs = network.inputs;
-        let weight = init
-            .expect("0.weight", &[inputs, 1])
-            .map_err(BackendError::WeightsMismatch)?;
-        let bias = init
-            .expect("0.bias", &[1])
-            .map_err(BackendError::WeightsMismatch)?;
+        let (weight, bias) = setup.perceptron_init()?;
         threads::apply(setup.threads);
         Ok(TchPerceptron {
             weight: matrix(&weight.data, inputs, 1)?,
