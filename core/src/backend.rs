@@ -205,6 +205,31 @@ pub trait Trainer {
             message: "train_rows on a trainer that kept no training split".into(),
         })
     }
+
+    /// How many row steps the loop may send ahead of reading their stats, through
+    /// [`Trainer::send_rows`] and [`Trainer::receive_step`] instead of
+    /// [`Trainer::train_rows`]. A trainer in another process answers more than 0, so that the
+    /// next step's request waits in its input while it computes and no step waits on a round
+    /// trip; the default, 0, keeps every step synchronous.
+    fn rows_ahead(&self) -> usize {
+        0
+    }
+
+    /// Starts the step [`Trainer::train_rows`] would take, without waiting for its stats.
+    fn send_rows(&mut self, _rows: &[usize], _learning_rate: f32) -> Result<(), BackendError> {
+        Err(BackendError::Framework {
+            framework: "nnbench-core",
+            message: "send_rows on a trainer that takes no steps ahead".into(),
+        })
+    }
+
+    /// The stats of the oldest step sent by [`Trainer::send_rows`] and not received yet.
+    fn receive_step(&mut self) -> Result<StepStats, BackendError> {
+        Err(BackendError::Framework {
+            framework: "nnbench-core",
+            message: "receive_step on a trainer that takes no steps ahead".into(),
+        })
+    }
 }
 
 /// The whole training split in the harness's preprocessing, offered to a trainer once per unit

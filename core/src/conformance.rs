@@ -196,9 +196,11 @@ pub fn init_round_trips_unchanged(backend: &dyn Backend) {
 }
 
 /// A trainer that keeps the training split ([`Trainer::keep_training_split`]) must step on row
-/// indices exactly as on the same rows gathered by the harness.
+/// indices exactly as on the same rows gathered by the harness, and, if it takes steps ahead
+/// ([`Trainer::rows_ahead`]), the same again with every step sent before the first is received.
 ///
 /// [`Trainer::keep_training_split`]: crate::Trainer::keep_training_split
+/// [`Trainer::rows_ahead`]: crate::Trainer::rows_ahead
 pub fn row_steps_match_gathered_batches(backend: &dyn Backend) {
     let run = run_from(BLOBS);
     let data = dataset(&run);
@@ -224,6 +226,7 @@ pub fn row_steps_match_gathered_batches(backend: &dyn Backend) {
     }
     let mut gathered = build();
     let steps: [&[usize]; 3] = [&[3, 0, 17, 9], &[120, 2, 2, 45, 61], &[179]];
+    let mut losses = Vec::new();
     for rows in steps {
         let inputs: Vec<f32> = rows
             .iter()
@@ -245,11 +248,36 @@ pub fn row_steps_match_gathered_batches(backend: &dyn Backend) {
         let a = by_rows.train_rows(rows, 0.1).unwrap();
         let b = gathered.train_batch(&batch, 0.1).unwrap();
         assert_eq!(a.loss, b.loss, "{}: loss of rows {rows:?}", backend.name());
+        losses.push(a.loss);
     }
+    let by_rows = by_rows.weights().unwrap();
     assert_eq!(
-        by_rows.weights().unwrap(),
+        by_rows,
         gathered.weights().unwrap(),
         "{}: weights after steps on row indices and on gathered batches",
+        backend.name()
+    );
+    let mut ahead = build();
+    if ahead.rows_ahead() == 0 {
+        return;
+    }
+    assert!(ahead.keep_training_split(&split).unwrap());
+    for rows in steps {
+        ahead.send_rows(rows, 0.1).unwrap();
+    }
+    for (rows, loss) in steps.iter().zip(losses) {
+        let received = ahead.receive_step().unwrap();
+        assert_eq!(
+            received.loss,
+            loss,
+            "{}: loss of rows {rows:?} sent ahead",
+            backend.name()
+        );
+    }
+    assert_eq!(
+        ahead.weights().unwrap(),
+        by_rows,
+        "{}: weights after steps sent ahead and steps one by one",
         backend.name()
     );
 }

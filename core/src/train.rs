@@ -6,12 +6,15 @@
 //! conversion a framework needs) and the training steps; evaluation is timed apart.
 //! A backend that panics or fails ends its own unit as `failed`, never the whole run.
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::backend::{Backend, BackendError, Batch, Trainer, TrainerSetup, TrainingSplit};
+use crate::backend::{
+    Backend, BackendError, Batch, StepStats, Trainer, TrainerSetup, TrainingSplit,
+};
 use crate::batch_order::BatchOrder;
 use crate::data::{Dataset, Split};
 use crate::init::initial_weights;
@@ -384,80 +387,101 @@ impl Loop<'_> {
             run.training.batch.rows(train.rows).max(1)
         };
         let steps_per_epoch = train.rows.div_ceil(batch_rows);
-        let divergence_loss = run.training.divergence_loss;
 
         let started = Instant::now();
         let order = self.order.next_epoch();
-        let mut loss_sum = 0.0f64;
-        let mut grad_norm_sums: Option<Vec<f64>> = None;
-        let mut steps = 0usize;
-        for (index, chunk) in order.chunks(batch_rows).enumerate() {
-            if self
-                .request
-                .max_steps
-                .is_some_and(|max| self.steps_done >= max)
-            {
-                if steps == 0 {
-                    return Err(Halt::MaxSteps);
+        let mut sums = EpochSteps {
+            epoch,
+            steps_per_epoch,
+            lr,
+            divergence_loss: run.training.divergence_loss,
+            time_limit: self.request.time_limit.map(|limit| (limit, self.started)),
+            loss_sum: 0.0,
+            grad_norm_sums: None,
+            steps: 0,
+        };
+        // Steps sent ahead whose stats are not received yet (see `Trainer::rows_ahead`).
+        let ahead = if self.rows_only {
+            self.trainer.rows_ahead()
+        } else {
+            0
+        };
+        let mut in_flight: VecDeque<usize> = VecDeque::with_capacity(ahead + 1);
+        let stepped = (|| {
+            for (index, chunk) in order.chunks(batch_rows).enumerate() {
+                if self
+                    .request
+                    .max_steps
+                    .is_some_and(|max| self.steps_done + in_flight.len() >= max)
+                {
+                    if sums.steps == 0 && in_flight.is_empty() {
+                        return Err(Halt::MaxSteps);
+                    }
+                    break;
                 }
-                break;
-            }
-            let stats = if self.rows_only {
-                self.trainer.train_rows(chunk, lr as f32)
-            } else {
-                gather(
-                    chunk,
-                    train,
-                    features,
-                    &self.train_targets,
-                    outputs,
-                    &mut self.batch_inputs,
-                    &mut self.batch_labels,
-                    &mut self.batch_targets,
-                );
-                let batch = Batch {
-                    inputs: &self.batch_inputs,
-                    rows: chunk.len(),
-                    features,
-                    labels: &self.batch_labels,
-                    targets: &self.batch_targets,
-                };
-                self.trainer.train_batch(&batch, lr as f32)
-            }
-            .map_err(|error| Halt::Failed(error.to_string()))?;
-            let loss = f64::from(stats.loss);
-            if !loss.is_finite() || loss > divergence_loss {
-                return Err(Halt::Diverged(format!(
-                    "training loss {loss} at epoch {epoch}, step {}",
-                    index + 1
-                )));
-            }
-            loss_sum += loss;
-            if let Some(norms) = stats.grad_norms {
-                let sums = grad_norm_sums.get_or_insert_with(|| vec![0.0; norms.len()]);
-                for (sum, norm) in sums.iter_mut().zip(norms) {
-                    *sum += f64::from(norm);
+                if ahead > 0 {
+                    self.trainer
+                        .send_rows(chunk, lr as f32)
+                        .map_err(|error| Halt::Failed(error.to_string()))?;
+                    in_flight.push_back(index);
+                    if in_flight.len() > ahead {
+                        let sent = in_flight.pop_front().expect("more than `ahead` in flight");
+                        let stats = self
+                            .trainer
+                            .receive_step()
+                            .map_err(|error| Halt::Failed(error.to_string()))?;
+                        sums.account(sent, stats, &mut self.steps_done, observer)?;
+                    }
+                    continue;
                 }
+                let stats = if self.rows_only {
+                    self.trainer.train_rows(chunk, lr as f32)
+                } else {
+                    gather(
+                        chunk,
+                        train,
+                        features,
+                        &self.train_targets,
+                        outputs,
+                        &mut self.batch_inputs,
+                        &mut self.batch_labels,
+                        &mut self.batch_targets,
+                    );
+                    let batch = Batch {
+                        inputs: &self.batch_inputs,
+                        rows: chunk.len(),
+                        features,
+                        labels: &self.batch_labels,
+                        targets: &self.batch_targets,
+                    };
+                    self.trainer.train_batch(&batch, lr as f32)
+                }
+                .map_err(|error| Halt::Failed(error.to_string()))?;
+                sums.account(index, stats, &mut self.steps_done, observer)?;
             }
-            steps += 1;
-            self.steps_done += 1;
-            observer.step_finished(&StepEvent {
-                epoch,
-                step: index + 1,
-                steps_per_epoch,
-                loss: stats.loss,
-                lr,
-            });
-            if let Some(limit) = self.request.time_limit
-                && self.started.elapsed() > limit
-            {
-                return Err(Halt::Timeout(format!(
-                    "time limit of {:.0} s reached at epoch {epoch}, step {}",
-                    limit.as_secs_f64(),
-                    index + 1
-                )));
+            while let Some(sent) = in_flight.pop_front() {
+                let stats = self
+                    .trainer
+                    .receive_step()
+                    .map_err(|error| Halt::Failed(error.to_string()))?;
+                sums.account(sent, stats, &mut self.steps_done, observer)?;
             }
+            Ok(())
+        })();
+        if let Err(halt) = stepped {
+            // Later calls (the test evaluation after a divergence) must not read a step's
+            // stats as their answer: collect the steps still in flight, whatever they say.
+            for _ in in_flight.drain(..) {
+                let _ = self.trainer.receive_step();
+            }
+            return Err(halt);
         }
+        let EpochSteps {
+            loss_sum,
+            grad_norm_sums,
+            steps,
+            ..
+        } = sums;
         let epoch_s = started.elapsed().as_secs_f64();
         let rows_trained = (steps * batch_rows).min(train.rows);
 
@@ -514,6 +538,68 @@ impl Loop<'_> {
             |x, rows| trainer.predict(x, rows),
         )
         .map_err(|error| error.to_string())
+    }
+}
+
+/// An epoch's steps so far, and the limits each step is checked against.
+struct EpochSteps {
+    epoch: usize,
+    steps_per_epoch: usize,
+    lr: f64,
+    divergence_loss: f64,
+    /// The unit's time limit and when the unit started.
+    time_limit: Option<(Duration, Instant)>,
+    loss_sum: f64,
+    grad_norm_sums: Option<Vec<f64>>,
+    steps: usize,
+}
+
+impl EpochSteps {
+    /// Checks the stats of the epoch's step `index` for divergence, adds them to the sums and
+    /// reports the step.
+    fn account(
+        &mut self,
+        index: usize,
+        stats: StepStats,
+        steps_done: &mut usize,
+        observer: &mut dyn Observer,
+    ) -> Result<(), Halt> {
+        let epoch = self.epoch;
+        let loss = f64::from(stats.loss);
+        if !loss.is_finite() || loss > self.divergence_loss {
+            return Err(Halt::Diverged(format!(
+                "training loss {loss} at epoch {epoch}, step {}",
+                index + 1
+            )));
+        }
+        self.loss_sum += loss;
+        if let Some(norms) = stats.grad_norms {
+            let totals = self
+                .grad_norm_sums
+                .get_or_insert_with(|| vec![0.0; norms.len()]);
+            for (total, norm) in totals.iter_mut().zip(norms) {
+                *total += f64::from(norm);
+            }
+        }
+        self.steps += 1;
+        *steps_done += 1;
+        observer.step_finished(&StepEvent {
+            epoch,
+            step: index + 1,
+            steps_per_epoch: self.steps_per_epoch,
+            loss: stats.loss,
+            lr: self.lr,
+        });
+        if let Some((limit, started)) = self.time_limit
+            && started.elapsed() > limit
+        {
+            return Err(Halt::Timeout(format!(
+                "time limit of {:.0} s reached at epoch {epoch}, step {}",
+                limit.as_secs_f64(),
+                index + 1
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -8,7 +8,9 @@ use nnbench_core::capability::{Capability, Category, Support};
 use nnbench_core::data::{Dataset, Split};
 use nnbench_core::spec::*;
 use nnbench_core::train::{self, Quiet, Status, UnitRequest};
-use nnbench_core::{Backend, BackendError, Batch, StepStats, Trainer, TrainerSetup, Weights};
+use nnbench_core::{
+    Backend, BackendError, Batch, StepStats, Trainer, TrainerSetup, TrainingSplit, Weights,
+};
 
 /// What the scripted trainer saw.
 #[derive(Default, Debug)]
@@ -28,6 +30,8 @@ struct Script {
     panic_at_step: Option<usize>,
     fail_build: bool,
     unsupported_adam: bool,
+    /// Keeps the training split and takes this many row steps ahead (0: gathered batches).
+    ahead: usize,
 }
 
 impl Script {
@@ -39,6 +43,7 @@ impl Script {
             panic_at_step: None,
             fail_build: false,
             unsupported_adam: false,
+            ahead: 0,
         }
     }
 }
@@ -80,6 +85,8 @@ impl Backend for Script {
             script: self.clone(),
             steps: 0,
             outputs: setup.network.outputs,
+            kept_labels: Vec::new(),
+            in_flight: std::collections::VecDeque::new(),
         }))
     }
 }
@@ -88,17 +95,19 @@ struct ScriptTrainer {
     script: Script,
     steps: usize,
     outputs: usize,
+    /// Labels of the kept training split, when the script keeps it.
+    kept_labels: Vec<u32>,
+    /// Steps sent ahead, not received yet.
+    in_flight: std::collections::VecDeque<StepStats>,
 }
 
-impl Trainer for ScriptTrainer {
-    fn train_batch(&mut self, batch: &Batch<'_>, lr: f32) -> Result<StepStats, BackendError> {
-        assert_eq!(batch.inputs.len(), batch.rows * batch.features);
-        assert_eq!(batch.targets.len(), batch.rows * self.outputs);
+impl ScriptTrainer {
+    fn step(&mut self, labels: Vec<u32>, lr: f32) -> Result<StepStats, BackendError> {
         if self.script.panic_at_step == Some(self.steps) {
             panic!("scripted panic");
         }
         let mut log = self.script.log.lock().unwrap();
-        log.batches.push(batch.labels.to_vec());
+        log.batches.push(labels);
         log.rates.push(lr);
         let loss = *self
             .script
@@ -112,8 +121,48 @@ impl Trainer for ScriptTrainer {
             grad_norms: None,
         })
     }
+}
+
+impl Trainer for ScriptTrainer {
+    fn train_batch(&mut self, batch: &Batch<'_>, lr: f32) -> Result<StepStats, BackendError> {
+        assert_eq!(batch.inputs.len(), batch.rows * batch.features);
+        assert_eq!(batch.targets.len(), batch.rows * self.outputs);
+        self.step(batch.labels.to_vec(), lr)
+    }
+
+    fn keep_training_split(&mut self, split: &TrainingSplit<'_>) -> Result<bool, BackendError> {
+        self.kept_labels = split.labels.to_vec();
+        Ok(self.script.ahead > 0)
+    }
+
+    fn train_rows(&mut self, rows: &[usize], lr: f32) -> Result<StepStats, BackendError> {
+        assert!(
+            self.in_flight.is_empty(),
+            "a synchronous step behind steps in flight"
+        );
+        self.step(rows.iter().map(|&r| self.kept_labels[r]).collect(), lr)
+    }
+
+    fn rows_ahead(&self) -> usize {
+        self.script.ahead
+    }
+
+    fn send_rows(&mut self, rows: &[usize], lr: f32) -> Result<(), BackendError> {
+        assert!(
+            self.in_flight.len() <= self.script.ahead,
+            "more steps in flight than allowed"
+        );
+        let stats = self.step(rows.iter().map(|&r| self.kept_labels[r]).collect(), lr)?;
+        self.in_flight.push_back(stats);
+        Ok(())
+    }
+
+    fn receive_step(&mut self) -> Result<StepStats, BackendError> {
+        Ok(self.in_flight.pop_front().expect("a step in flight"))
+    }
 
     fn predict(&mut self, _inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
+        assert!(self.in_flight.is_empty(), "predict with steps in flight");
         // Predicts class 0 with a confidence that falls as training goes on when worsening.
         let p0 = if self.script.worsening_predictions {
             (0.9 - 0.1 * self.steps as f32).max(0.05)
@@ -337,4 +386,51 @@ fn dead_units_need_the_exported_weights_and_a_missing_tensor_fails_the_unit() {
     let reason = outcome.reason.unwrap_or_default();
     assert!(reason.contains("measuring dead units"), "{reason}");
     assert!(reason.contains("0.weight"), "{reason}");
+}
+
+#[test]
+fn steps_sent_ahead_give_the_same_batches_rates_and_records_as_steps_one_by_one() {
+    let mut run = run_spec(4, 3);
+    run.training.schedule = Schedule::Step {
+        step_epochs: 1,
+        gamma: 0.5,
+    };
+    let data = dataset(10);
+    let mut script = Script::new();
+    script.losses = vec![1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2];
+    let one_by_one = train::run_unit(&script, &UnitRequest::new(&run, &data, 4), &mut Quiet);
+    let log = std::mem::take(&mut *script.log.lock().unwrap());
+    script.ahead = 2;
+    let ahead = train::run_unit(&script, &UnitRequest::new(&run, &data, 4), &mut Quiet);
+    let ahead_log = std::mem::take(&mut *script.log.lock().unwrap());
+    assert_eq!(ahead.status, Status::Ok, "{:?}", ahead.reason);
+    assert_eq!(ahead_log.batches, log.batches);
+    assert_eq!(ahead_log.rates, log.rates);
+    let losses = |o: &train::UnitOutcome| o.epochs.iter().map(|e| e.step_loss).collect::<Vec<_>>();
+    assert_eq!(losses(&ahead), losses(&one_by_one));
+}
+
+#[test]
+fn a_divergence_or_step_limit_with_steps_in_flight_collects_them_before_evaluating() {
+    // predict and train_rows assert that no step is in flight.
+    let run = run_spec(4, 5);
+    let data = dataset(10);
+    let mut script = Script::new();
+    script.ahead = 2;
+    script.losses = vec![1.0, 0.9, 0.8, 0.7, f32::NAN];
+    let outcome = train::run_unit(&script, &UnitRequest::new(&run, &data, 0), &mut Quiet);
+    assert_eq!(outcome.status, Status::Diverged, "{:?}", outcome.reason);
+    assert!(outcome.reason.unwrap().contains("epoch 2, step 2"));
+    assert_eq!(outcome.epochs.len(), 1);
+
+    let script = Script {
+        ahead: 2,
+        ..Script::new()
+    };
+    let mut request = UnitRequest::new(&run, &data, 0);
+    request.max_steps = Some(5);
+    let outcome = train::run_unit(&script, &request, &mut Quiet);
+    assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.reason);
+    assert_eq!(script.log.lock().unwrap().batches.len(), 5);
+    assert_eq!(outcome.epochs.len(), 2);
 }

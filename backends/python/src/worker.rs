@@ -42,8 +42,9 @@ pub struct Worker {
     buffer: Vec<u8>,
     /// Set once the process is gone: every later request fails with this reason.
     dead: Option<String>,
-    /// A request was sent and its reply not read yet: the stream is mid-message.
-    in_flight: bool,
+    /// Requests sent whose replies are not read yet: a worker handed back with any is not
+    /// reused, since its next reply would answer an old request.
+    in_flight: usize,
 }
 
 /// A worker lent to one unit, handed back to the idle ones when dropped.
@@ -72,7 +73,7 @@ impl Drop for CheckedOut {
             return;
         };
         if worker.dead.is_none()
-            && !worker.in_flight
+            && worker.in_flight == 0
             && worker.child.try_wait().is_ok_and(|s| s.is_none())
         {
             worker.clear_stderr_tail();
@@ -173,7 +174,7 @@ impl Worker {
         Ok(Worker {
             framework,
             threads: thread_count,
-            in_flight: false,
+            in_flight: 0,
             child,
             stdin,
             stdout,
@@ -190,30 +191,48 @@ impl Worker {
     pub fn request(
         &mut self,
         op: &str,
-        mut fields: Map<String, Value>,
+        fields: Map<String, Value>,
         arrays: &[(&str, &[usize], ArrayRef<'_>)],
     ) -> Result<Message, BackendError> {
+        self.send(op, fields, arrays)?;
+        self.receive()
+    }
+
+    /// Sends a request without waiting for its reply: replies come back in order, one per
+    /// [`Worker::receive`]. The worker reads the next request as soon as it has answered the
+    /// last, so a request sent ahead waits in its input instead of the worker waiting on a
+    /// round trip.
+    pub fn send(
+        &mut self,
+        op: &str,
+        mut fields: Map<String, Value>,
+        arrays: &[(&str, &[usize], ArrayRef<'_>)],
+    ) -> Result<(), BackendError> {
         if let Some(reason) = &self.dead {
             return Err(error(self.framework, reason.clone()));
         }
         fields.insert("op".into(), Value::from(op));
-        self.in_flight = true;
+        self.in_flight += 1;
         let sent = match self.stdin.as_mut() {
             Some(stdin) => protocol::write_message(stdin, &mut self.buffer, fields, arrays),
             None => Err(std::io::ErrorKind::BrokenPipe.into()),
         };
-        let reply = sent.and_then(|()| protocol::read_message(&mut self.stdout));
-        let reply = match reply {
-            Ok(reply) => {
-                self.in_flight = false;
-                reply
-            }
-            Err(io) => {
-                let reason = self.death_reason(&io);
-                self.dead = Some(reason.clone());
-                return Err(error(self.framework, reason));
-            }
-        };
+        sent.map_err(|io| self.died(&io))
+    }
+
+    /// The reply to the oldest request not answered yet.
+    pub fn receive(&mut self) -> Result<Message, BackendError> {
+        if let Some(reason) = &self.dead {
+            return Err(error(self.framework, reason.clone()));
+        }
+        if self.in_flight == 0 {
+            return Err(error(
+                self.framework,
+                "a reply was read with no request sent",
+            ));
+        }
+        let reply = protocol::read_message(&mut self.stdout).map_err(|io| self.died(&io))?;
+        self.in_flight -= 1;
         if reply.header.get("ok") == Some(&Value::Bool(true)) {
             return Ok(reply);
         }
@@ -223,6 +242,13 @@ impl Worker {
             .and_then(Value::as_str)
             .unwrap_or("the worker answered without `ok` or `error`");
         Err(error(self.framework, last_line(text)))
+    }
+
+    /// Marks the worker dead after `io` failed on its pipes; the error says how it ended.
+    fn died(&mut self, io: &std::io::Error) -> BackendError {
+        let reason = self.death_reason(io);
+        self.dead = Some(reason.clone());
+        error(self.framework, reason)
     }
 
     /// Why the worker stopped answering: the last line it wrote to stderr, and how it exited.
