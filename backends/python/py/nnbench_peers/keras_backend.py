@@ -322,8 +322,9 @@ class Trainer:
             if both_clips:
                 grads = [tf.clip_by_value(g, -clip_value, clip_value) for g in grads]
             optimizer.apply_gradients(zip(grads, variables))
-            rows = tf.cast(tf.shape(x)[0], tf.float32)
-            correction = tf.where(rows > 1.0, rows / tf.maximum(rows - 1.0, 1.0), 1.0)
+            if norms:
+                rows = tf.cast(tf.shape(x)[0], tf.float32)
+                correction = tf.where(rows > 1.0, rows / tf.maximum(rows - 1.0, 1.0), 1.0)
             for (norm, keep), old in zip(norms, old_variances):
                 new = norm.moving_variance.value
                 norm.moving_variance.assign(keep * old + (new - keep * old) * correction)

@@ -11,6 +11,10 @@ Requests carry "op" (build, keep_split, train, train_rows, predict, weights, han
 hand_written_tiny_steps, versions); replies carry "ok", and "error" (the traceback, whose last line the harness reports)
 when it is false. The worker goes on after an exception and exits at the end of its input.
 
+Replies are flushed only when no request waits in the input: a harness that sends steps ahead
+(train_rows) is woken once per run of steps, not once per step, and a harness waiting for a
+reply has sent nothing more, so the input is empty and the reply leaves at once.
+
 The protocol owns the real stdout: anything else printed to stdout (by a framework or a stray
 print) goes to stderr, where the harness keeps the last lines for the reason of a crash.
 """
@@ -18,12 +22,41 @@ print) goes to stderr, where the harness keeps the last lines for the reason of 
 import importlib
 import json
 import os
+import select
 import struct
 import sys
 import traceback
 
 MODULES = {"pytorch": "torch_backend", "jax": "jax_backend", "keras": "keras_backend"}
 DTYPES = {"f32": "<f4", "u32": "<u4"}
+
+
+class Requests:
+    """The worker's input, read through a buffer of its own so that it can tell whether a
+    request is already waiting (see `waiting`); anything with `readinto` works in its place
+    for reading alone."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buffer = bytearray()
+        self.start = 0
+
+    def waiting(self):
+        if self.start < len(self.buffer):
+            return True
+        readable, _, _ = select.select([self.fd], [], [], 0)
+        return bool(readable)
+
+    def readinto(self, view):
+        if self.start == len(self.buffer):
+            self.buffer = bytearray(os.read(self.fd, max(len(view), 1 << 20)))
+            self.start = 0
+            if not self.buffer:
+                return 0
+        count = min(len(view), len(self.buffer) - self.start)
+        view[:count] = self.buffer[self.start:self.start + count]
+        self.start += count
+        return count
 
 
 def _read_exact(stream, count):
@@ -60,7 +93,7 @@ def read_message(stream, np):
     return header, arrays
 
 
-def write_message(stream, np, header, arrays=()):
+def write_message(stream, np, header, arrays=(), flush=True):
     listing = []
     chunks = []
     for name, array in arrays:
@@ -77,7 +110,8 @@ def write_message(stream, np, header, arrays=()):
     stream.write(text)
     for chunk in chunks:
         stream.write(chunk)
-    stream.flush()
+    if flush:
+        stream.flush()
 
 
 def _arguments(argv):
@@ -162,8 +196,8 @@ def _handle(module, state, header, arrays, np):
 
 
 def main(argv):
-    requests = sys.stdin.buffer
-    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    requests = Requests(sys.stdin.fileno())
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=1 << 16)
     # From here on, fd 1 is stderr: only the protocol writes to `replies`.
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     import numpy as np
@@ -187,7 +221,9 @@ def main(argv):
             reply["ok"] = True
         except Exception:
             reply, out = {"ok": False, "error": traceback.format_exc()}, []
-        write_message(replies, np, reply, out)
+        write_message(replies, np, reply, out, flush=False)
+        if not requests.waiting():
+            replies.flush()
 
 
 if __name__ == "__main__":
