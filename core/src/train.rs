@@ -403,9 +403,9 @@ impl Loop<'_> {
             .map_err(|error| format!("exporting weights: {error}"))?;
         let mut tensors = Vec::new();
         for tensor in &before.tensors {
-            let trained = after.get(&tensor.name).ok_or_else(|| {
-                format!("the exported weights lack tensor {}", tensor.name)
-            })?;
+            let trained = after
+                .get(&tensor.name)
+                .ok_or_else(|| format!("the exported weights lack tensor {}", tensor.name))?;
             let data = tensor
                 .data
                 .iter()
@@ -450,8 +450,7 @@ impl Loop<'_> {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            if max_steps.is_some_and(|max| self.steps_done >= max)
-            {
+            if max_steps.is_some_and(|max| self.steps_done >= max) {
                 if steps == 0 {
                     return Err(Halt::MaxSteps);
                 }

@@ -987,7 +987,11 @@ fn init_from_file_is_read_relative_to_the_scenario_and_checked_against_the_netwo
             ("5.weight", vec![1], vec![0.0]),
         ],
     );
-    std::fs::write(&scenario, FROM_FILE.replace("[optimizer]", "[optimizer]\nmomentun = 0.9")).unwrap();
+    std::fs::write(
+        &scenario,
+        FROM_FILE.replace("[optimizer]", "[optimizer]\nmomentun = 0.9"),
+    )
+    .unwrap();
     let error = parse::load_scenario(&scenario, &LoadOptions::default()).unwrap_err();
     let text = error.to_string();
     let shown = dir.path().join("w.safetensors").display().to_string();
@@ -998,8 +1002,14 @@ fn init_from_file_is_read_relative_to_the_scenario_and_checked_against_the_netwo
         )),
         "{text}"
     );
-    assert!(text.contains("tensor 1.bias is missing (expected shape [3])"), "{text}");
-    assert!(text.contains("tensor 5.weight (shape [1]) is no tensor of this network"), "{text}");
+    assert!(
+        text.contains("tensor 1.bias is missing (expected shape [3])"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tensor 5.weight (shape [1]) is no tensor of this network"),
+        "{text}"
+    );
 
     std::fs::remove_file(dir.path().join("w.safetensors")).unwrap();
     let text = parse::load_scenario(&scenario, &LoadOptions::default())
@@ -1011,21 +1021,39 @@ fn init_from_file_is_read_relative_to_the_scenario_and_checked_against_the_netwo
 #[test]
 fn recording_gradients_needs_one_plain_sgd_step() {
     let text = FROM_FILE
-        .replace("from_file = \"w.safetensors\"", "weights = \"glorot_uniform\"")
+        .replace(
+            "from_file = \"w.safetensors\"",
+            "weights = \"glorot_uniform\"",
+        )
         .replace("max_steps = 1", "max_steps = 2")
-        .replace("kind = \"sgd\"", "kind = \"momentum\"\nmomentum = 0.9\nnesterov = false");
+        .replace(
+            "kind = \"sgd\"",
+            "kind = \"momentum\"\nmomentum = 0.9\nnesterov = false",
+        );
     let error = parse_err(&text, &LoadOptions::default()).to_string();
     assert!(error.contains("training.record_gradients"), "{error}");
     assert!(error.contains("training.max_steps = 1"), "{error}");
-    assert!(error.contains("optimizer.kind = \"sgd\" (not momentum)"), "{error}");
+    assert!(
+        error.contains("optimizer.kind = \"sgd\" (not momentum)"),
+        "{error}"
+    );
 }
 
 #[test]
 fn rows_datasets_need_a_label_per_row_below_classes() {
     let text = FROM_FILE
-        .replace("from_file = \"w.safetensors\"", "weights = \"glorot_uniform\"")
+        .replace(
+            "from_file = \"w.safetensors\"",
+            "weights = \"glorot_uniform\"",
+        )
         .replace("labels = [1]", "labels = [1, 3]");
     let error = parse_err(&text, &LoadOptions::default()).to_string();
-    assert!(error.contains("has 2 labels for 1 rows of inputs"), "{error}");
-    assert!(error.contains("label 3 is not below dataset.classes = 3"), "{error}");
+    assert!(
+        error.contains("has 2 labels for 1 rows of inputs"),
+        "{error}"
+    );
+    assert!(
+        error.contains("label 3 is not below dataset.classes = 3"),
+        "{error}"
+    );
 }

@@ -132,7 +132,13 @@ pub fn load(
                 labels: rows.labels.clone(),
                 rows: rows.labels.len(),
             };
-            ("rows".to_string(), features, rows.classes, split.clone(), split)
+            (
+                "rows".to_string(),
+                features,
+                rows.classes,
+                split.clone(),
+                split,
+            )
         }
     };
     let (classes, train, test) = match &spec.keep_classes {

@@ -4,10 +4,10 @@ use toml::{Table, Value};
 
 use super::check::{Check, join};
 use super::schema::{
-    self, BLOBS_CLASSES, BLOBS_FEATURES, DATASET_INPUTS, DATASET_LABELS, BLOBS_SEED, BLOBS_SEPARATION, BLOBS_SPREAD,
-    BLOBS_TEST_PER_CLASS, BLOBS_TRAIN_PER_CLASS, DATASET_KEEP_CLASSES, DATASET_NAME,
-    DATASET_SCALING, DATASET_TARGETS, DATASET_TEST_SIZE, DATASET_TRAIN_SIZE,
-    DATASET_VALIDATION_FRACTION, DATASETS, DatasetKind, SCALINGS,
+    self, BLOBS_CLASSES, BLOBS_FEATURES, BLOBS_SEED, BLOBS_SEPARATION, BLOBS_SPREAD,
+    BLOBS_TEST_PER_CLASS, BLOBS_TRAIN_PER_CLASS, DATASET_INPUTS, DATASET_KEEP_CLASSES,
+    DATASET_LABELS, DATASET_NAME, DATASET_SCALING, DATASET_TARGETS, DATASET_TEST_SIZE,
+    DATASET_TRAIN_SIZE, DATASET_VALIDATION_FRACTION, DATASETS, DatasetKind, SCALINGS,
 };
 use super::{BlobsSpec, DatasetSource, DatasetSpec, LogicGate, RowsSpec};
 
@@ -273,7 +273,11 @@ fn check_matrix(c: &mut Check, key: &str, value: &Value) -> Option<Vec<Vec<f32>>
                 }
             }
             (None, _) => {
-                c.push(&here, Some(row), "must be a non-empty array of finite numbers");
+                c.push(
+                    &here,
+                    Some(row),
+                    "must be a non-empty array of finite numbers",
+                );
                 out = None;
             }
             _ => {}

@@ -4,8 +4,8 @@ use toml::Value;
 
 use super::check::Check;
 use super::schema::{
-    self, INIT_BIASES, INIT_LIMIT, INIT_SCHEME, INIT_STD, INIT_TABLE_FORMS, INIT_TABLE_SCHEMES,
-    INIT_FROM_FILE, INIT_WEIGHTS, Key, NAMED_BIAS_INITS, NAMED_WEIGHT_INITS,
+    self, INIT_BIASES, INIT_FROM_FILE, INIT_LIMIT, INIT_SCHEME, INIT_STD, INIT_TABLE_FORMS,
+    INIT_TABLE_SCHEMES, INIT_WEIGHTS, Key, NAMED_BIAS_INITS, NAMED_WEIGHT_INITS,
 };
 use super::{InitFile, InitScheme, InitSpec};
 use crate::weights::Weights;

@@ -10,11 +10,11 @@ use super::check_model::check_model;
 use super::check_optimizer::check_optimizer;
 use super::check_regularization::check_regularization;
 use super::check_training::check_training;
+use super::schema::INIT_FROM_FILE;
 use super::schema::{
     self, BACKENDS, COURSE_SECTION, DATASET, DESCRIPTION, INIT, Key, MODEL, OPTIMIZER,
     REGULARIZATION, THREADS, TRAINING, Type, UNIT_TIME_LIMIT,
 };
-use super::schema::INIT_FROM_FILE;
 use super::{DatasetSource, InitFile, LayerSpec, OptimizerKind, OutputHead, RunSpec};
 use crate::weights::Weights;
 
