@@ -18,7 +18,8 @@ const SCENARIO: &str = concat!(
 #[test]
 fn native_gradient_of_the_step_is_the_hand_computation() {
     let hand = worked_examples::for_scenario("backprop_example").unwrap();
-    let scenario = parse::load_scenario(SCENARIO.as_ref(), &LoadOptions::default()).unwrap();
+    let scenario =
+        parse::load_scenario(std::path::Path::new(SCENARIO), &LoadOptions::default()).unwrap();
     let run = &scenario.variants[0].run;
     assert_eq!(run.optimizer.learning_rate, hand.learning_rate);
     let dataset = data::load(

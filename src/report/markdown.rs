@@ -350,7 +350,7 @@ fn gradients(out: &mut String, data: &RunData, scenario: &str) {
             let known = hand.and_then(|h| {
                 h.parameters
                     .iter()
-                    .find(|p| p.layer == *layer && p.tensor == tensor && p.index == *index)
+                    .find(|p| p.layer == *layer && p.tensor == tensor.as_str() && p.index == *index)
                     .map(|p| (p.name, p.gradient(h.learning_rate)))
             });
             let label = match known {

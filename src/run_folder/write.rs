@@ -213,7 +213,10 @@ impl RunWriter {
             }
         }
         for tensor in outcome.gradients.iter().flat_map(|g| &g.tensors) {
-            let (layer, kind) = tensor.name.split_once('.').unwrap_or(("0", &tensor.name));
+            let (layer, kind) = tensor
+                .name
+                .split_once('.')
+                .unwrap_or(("0", tensor.name.as_str()));
             for (index, &gradient) in tensor.data.iter().enumerate() {
                 self.gradients.push(&GradientRow {
                     variant: variant.clone(),
