@@ -296,11 +296,7 @@ fn gradients(out: &mut String, data: &RunData, scenario: &str) {
         return;
     }
     let hand = crate::worked_examples::for_scenario(scenario);
-    out.push_str(
-        "## Gradients of the step
-
-",
-    );
+    out.push_str("## Gradients of the step\n\n");
     out.push_str(
         "Each parameter's gradient of the one training step (`gradients.csv`), read off the \
          weights each backend exported before and after it: g = (w_before − w_after) / η, \
@@ -314,11 +310,7 @@ fn gradients(out: &mut String, data: &RunData, scenario: &str) {
             hand.source, hand.learning_rate
         ));
     }
-    out.push_str(
-        "
-
-",
-    );
+    out.push_str("\n\n");
     for variant in distinct(&data.gradients, |g| g.variant.clone()) {
         let rows: Vec<_> = data
             .gradients
@@ -329,22 +321,13 @@ fn gradients(out: &mut String, data: &RunData, scenario: &str) {
         let seed_of = |backend: &str| rows.iter().find(|g| g.backend == backend).map(|g| g.seed);
         let params = distinct(&rows, |g| (g.layer, g.tensor.clone(), g.index));
         if data.gradients.iter().any(|g| g.variant != variant) {
-            out.push_str(&format!(
-                "### {variant}
-
-"
-            ));
+            out.push_str(&format!("### {variant}\n\n"));
         }
         out.push_str("| parameter | hand |");
         for backend in &backends {
             out.push_str(&format!(" {backend} |"));
         }
-        out.push_str(&format!(
-            "
-|---|---|{}
-",
-            "---|".repeat(backends.len())
-        ));
+        out.push_str(&format!("\n|---|---|{}\n", "---|".repeat(backends.len())));
         let mut largest = vec![None::<f64>; backends.len()];
         for (layer, tensor, index) in &params {
             let known = hand.and_then(|h| {
