@@ -141,12 +141,10 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
         if let (Some(file), Ok(_)) = (
             init.as_mut().and_then(|init| init.from_file.as_mut()),
             &shapes,
-        ) {
-            if let Ok(network) =
-                crate::Network::shaped(model, &dataset.source.input_shape(), classes)
-            {
-                read_init_file(c, file, &network);
-            }
+        ) && let Ok(network) =
+            crate::Network::shaped(model, &dataset.source.input_shape(), classes)
+        {
+            read_init_file(c, file, &network);
         }
         if head == OutputHead::Step && !model.layers.is_empty() {
             c.push(
