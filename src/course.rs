@@ -283,6 +283,33 @@ pub const LESSONS: &[Lesson] = &[
         plot: MainPlot::Differences("sgd"),
     },
     Lesson {
+        scenario: "backprop_example",
+        chapter: "backpropagation",
+        claim: "The worked example the course points to (Mazur's “step by step \
+                backpropagation example”: a 2-2-2 sigmoid network, squared error, one SGD \
+                step at η = 0.5) computes each weight's gradient by hand with the chain rule; \
+                a framework's backpropagation gives the same numbers.",
+        check: "each backend's gradient of w1 … w8 (from one plain SGD step) within 10⁻⁶ of \
+                the post's, and its loss within 10⁻⁶ of the post's E_total = 0.298371109.",
+        measure: |e, b| {
+            let Some(hand) = crate::worked_examples::for_scenario("backprop_example") else {
+                return Measure::unchecked("no hand computation");
+            };
+            match e.hand_difference(b, hand) {
+                Some((gradient, loss)) => Measure::new(
+                    format!(
+                        "largest |gradient − hand value| {}, |loss − E_total| {}",
+                        scientific(gradient),
+                        scientific(loss)
+                    ),
+                    gradient <= hand.tolerance && loss <= hand.tolerance,
+                ),
+                None => Measure::unchecked("no gradient recorded for w1 … w8"),
+            }
+        },
+        plot: MainPlot::Curves(""),
+    },
+    Lesson {
         scenario: "activations",
         chapter: "activations",
         claim: "ReLU is simple and fast and favours convergence; sigmoid, whose derivative is \
@@ -786,6 +813,50 @@ impl Evidence {
             .fold(None, |largest: Option<f64>, d| {
                 Some(largest.map_or(d, |l| l.max(d)))
             })
+    }
+
+    /// Against a hand computation: the largest |gradient − hand value| over its parameters
+    /// and every seed of the backend, and the largest |step loss − its loss|; `None` when a
+    /// parameter has no recorded gradient.
+    fn hand_difference(
+        &self,
+        backend: &str,
+        hand: &crate::worked_examples::HandComputation,
+    ) -> Option<(f64, f64)> {
+        let rows: Vec<_> = self
+            .data
+            .gradients
+            .iter()
+            .filter(|g| g.backend == backend)
+            .collect();
+        let mut gradient = 0.0f64;
+        for parameter in hand.parameters {
+            let mine: Vec<_> = rows
+                .iter()
+                .filter(|g| {
+                    g.layer == parameter.layer
+                        && g.tensor == parameter.tensor
+                        && g.index == parameter.index
+                })
+                .collect();
+            if mine.is_empty() {
+                return None;
+            }
+            for g in mine {
+                gradient =
+                    gradient.max((g.gradient - parameter.gradient(hand.learning_rate)).abs());
+            }
+        }
+        let loss = self
+            .data
+            .epochs
+            .iter()
+            .filter(|e| e.backend == backend && e.epoch == 1)
+            .map(|e| (e.step_loss - hand.loss).abs())
+            .fold(None, |largest: Option<f64>, d| {
+                Some(largest.map_or(d, |l| l.max(d)))
+            })?;
+        Some((gradient, loss))
     }
 
     /// Why a backend trained no unit (its units' reason), or `None` when it trained some.

@@ -3,6 +3,7 @@
 //! Modules depend on each other one way (a test holds it):
 //! - [`args`]: every command-line argument (depends on no other module);
 //!   [`exit_codes`]: every exit code, named; [`stats`], [`clock`]: small helpers;
+//!   [`worked_examples`]: the hand computations one-step gradients are checked against;
 //! - [`shard`]: the stable unit order; [`registry`]: which backends this binary was built
 //!   with; [`environment`]: the machine and build a run happened on; [`scenarios`]: finding
 //!   and loading scenario files;
@@ -33,3 +34,4 @@ pub mod shard;
 pub mod sink;
 pub mod stats;
 pub mod summary;
+pub mod worked_examples;

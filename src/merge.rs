@@ -95,6 +95,9 @@ pub fn merge(out: &Path, inputs: &[PathBuf]) -> Result<(usize, Vec<UnitKey>)> {
     if folders.iter().any(|f| f.dead_units.is_some()) {
         write_table(&dir, merged(&folders, |f| f.dead_units.as_ref(), &rank))?;
     }
+    if folders.iter().any(|f| f.gradients.is_some()) {
+        write_table(&dir, merged(&folders, |f| f.gradients.as_ref(), &rank))?;
+    }
     if folders.iter().any(|f| f.boundary.is_some()) {
         write_table(&dir, merged(&folders, |f| f.boundary.as_ref(), &rank))?;
     }

@@ -254,6 +254,9 @@ fn truncate_to_finished(folder: &RunFolder) -> Result<()> {
     if let Some(rows) = &folder.dead_units {
         write_table(dir, rows)?;
     }
+    if let Some(rows) = &folder.gradients {
+        write_table(dir, rows)?;
+    }
     if let Some(rows) = &folder.boundary {
         write_table(dir, rows)?;
     }

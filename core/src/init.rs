@@ -6,9 +6,13 @@ use crate::rng::Rng;
 use crate::spec::{InitScheme, InitSpec};
 use crate::weights::Weights;
 
-/// The initial weights for `network`, or `None` for `framework_default` (each backend then
+/// The initial weights for `network`: those of `init.from_file` when it is set (checked
+/// against the network when the scenario was read), else drawn; or `None` for `framework_default` (each backend then
 /// initialises itself). Batch-norm layers start at γ = 1, β = 0, running mean 0, variance 1.
 pub fn initial_weights(network: &Network, init: &InitSpec, seed: u64) -> Option<Weights> {
+    if let Some(file) = &init.from_file {
+        return Some(file.weights.clone());
+    }
     if init.weights == InitScheme::FrameworkDefault {
         return None;
     }
@@ -84,6 +88,7 @@ mod tests {
         let init = InitSpec {
             weights: InitScheme::GlorotUniform,
             biases: InitScheme::Zeros,
+            from_file: None,
         };
         let a = initial_weights(&network(), &init, 1).unwrap();
         let b = initial_weights(&network(), &init, 1).unwrap();
@@ -102,6 +107,7 @@ mod tests {
         let init = InitSpec {
             weights: InitScheme::HeNormal,
             biases: InitScheme::Zeros,
+            from_file: None,
         };
         let w = initial_weights(&network(), &init, 0).unwrap();
         let data = &w.get("0.weight").unwrap().data;
@@ -137,6 +143,7 @@ mod tests {
             let init = InitSpec {
                 weights: scheme,
                 biases: InitScheme::Zeros,
+                from_file: None,
             };
             let w = initial_weights(&network, &init, 3).unwrap();
             let data = &w.expect("0.weight", &[64, 32, 3, 3]).unwrap().data;
@@ -153,6 +160,7 @@ mod tests {
         let init = InitSpec {
             weights: InitScheme::FrameworkDefault,
             biases: InitScheme::Zeros,
+            from_file: None,
         };
         assert!(initial_weights(&network(), &init, 0).is_none());
     }

@@ -93,6 +93,7 @@ pub fn run(layers: Vec<LayerSpec>, head: OutputHead, kind: OptimizerKind) -> Run
         init: InitSpec {
             weights: InitScheme::GlorotUniform,
             biases: InitScheme::Normal { std: 0.3 },
+            from_file: None,
         },
         optimizer: OptimizerSpec {
             learning_rate: 0.1,
@@ -113,6 +114,8 @@ pub fn run(layers: Vec<LayerSpec>, head: OutputHead, kind: OptimizerKind) -> Run
             early_stopping: None,
             record_grad_norms: true,
             record_dead_units: false,
+            max_steps: None,
+            record_gradients: false,
             divergence_loss: f64::INFINITY,
         },
         backends: Vec::new(),
@@ -322,7 +325,11 @@ pub fn perceptron_rule_matches_the_reference(pair: Pair<'_>) {
         for (weights, biases) in [zeros, random] {
             let mut run = run(vec![], OutputHead::Step, OptimizerKind::Sgd);
             run.model.threshold = threshold;
-            run.init = InitSpec { weights, biases };
+            run.init = InitSpec {
+                weights,
+                biases,
+                from_file: None,
+            };
             let what = format!("step, threshold {threshold}, init {weights:?}");
             assert!(
                 compare(pair, &what, &run, 2, 4, 1e-6),

@@ -22,7 +22,7 @@ use crate::metrics::{self, Score};
 use crate::network::Network;
 use crate::schedule::LearningRate;
 use crate::spec::{EarlyStopping, Monitor, RunSpec};
-use crate::weights::Weights;
+use crate::weights::{Tensor, Weights};
 
 /// How a unit (one variant × backend × seed) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -107,6 +107,10 @@ pub struct UnitOutcome {
     /// when the request gave inputs to probe and the unit trained.
     #[serde(skip)]
     pub probe_outputs: Option<Vec<f32>>,
+    /// Each parameter's gradient of the unit's single step, `(w_before − w_after) / η`, in the
+    /// layout of the weights (when the scenario sets `training.record_gradients`).
+    #[serde(skip)]
+    pub gradients: Option<Weights>,
 }
 
 impl UnitOutcome {
@@ -126,6 +130,7 @@ impl UnitOutcome {
             stopped_early: false,
             final_weights: None,
             probe_outputs: None,
+            gradients: None,
         }
     }
 }
@@ -242,6 +247,8 @@ struct Loop<'a> {
     batch_labels: Vec<u32>,
     batch_targets: Vec<f32>,
     steps_done: usize,
+    /// The weights the trainer started from, kept to read a step's gradient off them.
+    init: Option<Weights>,
     started: Instant,
     /// The whole training split is one batch ([`Backend::is_reference_model`]).
     whole_split: bool,
@@ -303,6 +310,7 @@ fn train(
         batch_labels: Vec::new(),
         batch_targets: Vec::new(),
         steps_done: 0,
+        init: init.filter(|_| run.training.record_gradients),
         started: Instant::now(),
         whole_split,
     };
@@ -322,6 +330,7 @@ impl Loop<'_> {
             stopped_early: false,
             final_weights: None,
             probe_outputs: None,
+            gradients: None,
         };
         for epoch in 0..run.training.epochs {
             let lr = schedule.for_epoch(epoch, epoch * self.request.data.train.rows);
@@ -359,6 +368,15 @@ impl Loop<'_> {
             // A probe is an extra for plots: a backend that cannot predict it leaves it out.
             outcome.probe_outputs = self.trainer.predict(probe, probe.len() / features).ok();
         }
+        if self.request.run.training.record_gradients && outcome.status == Status::Ok {
+            match self.gradients(&outcome) {
+                Ok(gradients) => outcome.gradients = Some(gradients),
+                Err(reason) => {
+                    outcome.status = Status::Failed;
+                    outcome.reason = Some(format!("{backend}: {reason}"));
+                }
+            }
+        }
         if self.request.keep_weights {
             match self.trainer.weights() {
                 Ok(weights) => outcome.final_weights = Some(weights),
@@ -369,6 +387,41 @@ impl Loop<'_> {
             }
         }
         outcome
+    }
+
+    /// The gradient of the one plain SGD step this unit took (the scenario check makes sure
+    /// it is one and plain): w_after = w_before − η·g, so g = (w_before − w_after) / η.
+    fn gradients(&self, outcome: &UnitOutcome) -> Result<Weights, String> {
+        let before = self
+            .init
+            .as_ref()
+            .ok_or("recording gradients needs weights the harness gives (not framework_default)")?;
+        let lr = match (self.steps_done, outcome.epochs.first()) {
+            (1, Some(first)) => first.lr,
+            (steps, _) => return Err(format!("recording gradients needs one step; {steps} ran")),
+        };
+        let after = self
+            .trainer
+            .weights()
+            .map_err(|error| format!("exporting weights: {error}"))?;
+        let mut tensors = Vec::new();
+        for tensor in &before.tensors {
+            let trained = after
+                .get(&tensor.name)
+                .ok_or_else(|| format!("the exported weights lack tensor {}", tensor.name))?;
+            let data = tensor
+                .data
+                .iter()
+                .zip(&trained.data)
+                .map(|(&w0, &w1)| ((f64::from(w0) - f64::from(w1)) / lr) as f32)
+                .collect();
+            tensors.push(Tensor {
+                name: tensor.name.clone(),
+                shape: tensor.shape.clone(),
+                data,
+            });
+        }
+        Ok(Weights { tensors })
     }
 
     fn epoch(
@@ -407,13 +460,14 @@ impl Loop<'_> {
             0
         };
         let mut in_flight: VecDeque<usize> = VecDeque::with_capacity(ahead + 1);
+        // The request's cap (parity runs) and the scenario's, whichever comes first.
+        let max_steps = match (self.request.max_steps, run.training.max_steps) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let stepped = (|| {
             for (index, chunk) in order.chunks(batch_rows).enumerate() {
-                if self
-                    .request
-                    .max_steps
-                    .is_some_and(|max| self.steps_done + in_flight.len() >= max)
-                {
+                if max_steps.is_some_and(|max| self.steps_done + in_flight.len() >= max) {
                     if sums.steps == 0 && in_flight.is_empty() {
                         return Err(Halt::MaxSteps);
                     }

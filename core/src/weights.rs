@@ -110,6 +110,73 @@ impl Weights {
     }
 }
 
+impl Weights {
+    /// The f32 tensors of a safetensors file (`bytes`), in the file's order.
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Weights, String> {
+        let file = safetensors::SafeTensors::deserialize(bytes)
+            .map_err(|error| format!("not a safetensors file: {error}"))?;
+        let mut tensors = Vec::new();
+        for (name, view) in file.iter() {
+            if view.dtype() != safetensors::Dtype::F32 {
+                return Err(format!(
+                    "tensor {name} is {:?}; nnbench reads F32 tensors",
+                    view.dtype()
+                ));
+            }
+            let data = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            tensors.push(Tensor {
+                name: name.to_string(),
+                shape: view.shape().to_vec(),
+                data,
+            });
+        }
+        tensors.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Weights { tensors })
+    }
+
+    /// `self` in the order and shapes of `network`'s tensors, or every mismatch: a missing
+    /// tensor, one of another shape (expected and found), one the network does not have.
+    pub fn fitted_to(&self, network: &Network) -> Result<Weights, Vec<String>> {
+        let expected = Weights::zeros_for(network);
+        let mut problems = Vec::new();
+        let mut tensors = Vec::new();
+        for want in &expected.tensors {
+            match self.expect(&want.name, &want.shape) {
+                Ok(found) => tensors.push(found.clone()),
+                Err(_) if self.get(&want.name).is_none() => problems.push(format!(
+                    "tensor {} is missing (expected shape {:?})",
+                    want.name, want.shape
+                )),
+                Err(message) => problems.push(message),
+            }
+        }
+        for tensor in &self.tensors {
+            if expected.get(&tensor.name).is_none() {
+                problems.push(format!(
+                    "tensor {} (shape {:?}) is no tensor of this network (it has {})",
+                    tensor.name,
+                    tensor.shape,
+                    expected
+                        .tensors
+                        .iter()
+                        .map(|t| format!("{} {:?}", t.name, t.shape))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(Weights { tensors })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
 fn tensor(layer: usize, kind: &str, shape: &[usize], fill: f32) -> Tensor {
     Tensor {
         name: format!("{layer}.{kind}"),

@@ -153,7 +153,7 @@ fn every_shipped_scenario_parses_normally_and_quick() {
                 DatasetSource::Blobs(blobs) => {
                     assert!(blobs.train_per_class <= 50 && blobs.test_per_class <= 50);
                 }
-                DatasetSource::Logic { .. } => {}
+                DatasetSource::Logic { .. } | DatasetSource::Rows(_) => {}
             }
         }
     }
@@ -250,6 +250,7 @@ fn minimal_scenario_fills_in_the_defaults() {
         init: InitSpec {
             weights: InitScheme::GlorotUniform,
             biases: InitScheme::Zeros,
+            from_file: None,
         },
         optimizer: OptimizerSpec {
             learning_rate: 0.5,
@@ -270,6 +271,8 @@ fn minimal_scenario_fills_in_the_defaults() {
             early_stopping: None,
             record_grad_norms: false,
             record_dead_units: false,
+            max_steps: None,
+            record_gradients: false,
             divergence_loss: f64::INFINITY,
         },
         backends: vec!["native".to_string()],
@@ -911,4 +914,146 @@ fn every_shipped_variant_title_is_readable() {
             );
         }
     }
+}
+
+/// Writes f32 tensors as a safetensors file.
+fn write_safetensors(path: &Path, tensors: &[(&str, Vec<usize>, Vec<f32>)]) {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, data)| data.iter().flat_map(|x| x.to_le_bytes()).collect())
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((name, shape, _), data)| {
+            let view =
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
+                    .unwrap();
+            (name.to_string(), view)
+        })
+        .collect();
+    std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
+}
+
+const FROM_FILE: &str = r#"
+description = "init from a file"
+backends = ["native"]
+[dataset]
+name = "rows"
+inputs = [[0.05, 0.10]]
+labels = [1]
+classes = 3
+[model]
+layers = [{ type = "dense", units = 2, activation = "sigmoid" }]
+output = "identity_mse"
+[init]
+from_file = "w.safetensors"
+[optimizer]
+kind = "sgd"
+learning_rate = 0.5
+[training]
+epochs = 1
+batch_size = 1
+max_steps = 1
+record_gradients = true
+"#;
+
+#[test]
+fn init_from_file_is_read_relative_to_the_scenario_and_checked_against_the_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, FROM_FILE).unwrap();
+    let good = [
+        ("0.weight", vec![2, 2], vec![0.15, 0.25, 0.2, 0.3]),
+        ("0.bias", vec![2], vec![0.35, 0.35]),
+        ("1.weight", vec![2, 3], vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0]),
+        ("1.bias", vec![3], vec![-0.01, 0.01, 0.0]),
+    ];
+    write_safetensors(&dir.path().join("w.safetensors"), &good);
+    let parsed = parse::load_scenario(&scenario, &LoadOptions::default())
+        .unwrap_or_else(|error| panic!("{error}"));
+    let file = parsed.variants[0].run.init.from_file.as_ref().unwrap();
+    assert_eq!(file.weights.get("0.weight").unwrap().data[2], 0.2);
+    assert_eq!(parsed.variants[0].run.training.max_steps, Some(1));
+
+    // Wrong shape, a missing tensor and an extra one: each named with the file, and reported
+    // with the scenario's other problems (here an unknown key).
+    write_safetensors(
+        &dir.path().join("w.safetensors"),
+        &[
+            ("0.weight", vec![3, 2], vec![0.0; 6]),
+            ("0.bias", vec![2], vec![0.0; 2]),
+            ("1.weight", vec![2, 3], vec![0.0; 6]),
+            ("5.weight", vec![1], vec![0.0]),
+        ],
+    );
+    std::fs::write(
+        &scenario,
+        FROM_FILE.replace("[optimizer]", "[optimizer]\nmomentun = 0.9"),
+    )
+    .unwrap();
+    let error = parse::load_scenario(&scenario, &LoadOptions::default()).unwrap_err();
+    let text = error.to_string();
+    let shown = dir.path().join("w.safetensors").display().to_string();
+    assert!(text.contains("momentun"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{shown}: tensor 0.weight has shape [3, 2] (6 values), expected [2, 2]"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("tensor 1.bias is missing (expected shape [3])"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tensor 5.weight (shape [1]) is no tensor of this network"),
+        "{text}"
+    );
+
+    std::fs::remove_file(dir.path().join("w.safetensors")).unwrap();
+    let text = parse::load_scenario(&scenario, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains(&format!("cannot read {shown}")), "{text}");
+}
+
+#[test]
+fn recording_gradients_needs_one_plain_sgd_step() {
+    let text = FROM_FILE
+        .replace(
+            "from_file = \"w.safetensors\"",
+            "weights = \"glorot_uniform\"",
+        )
+        .replace("max_steps = 1", "max_steps = 2")
+        .replace(
+            "kind = \"sgd\"",
+            "kind = \"momentum\"\nmomentum = 0.9\nnesterov = false",
+        );
+    let error = parse_err(&text, &LoadOptions::default()).to_string();
+    assert!(error.contains("training.record_gradients"), "{error}");
+    assert!(error.contains("training.max_steps = 1"), "{error}");
+    assert!(
+        error.contains("optimizer.kind = \"sgd\" (not momentum)"),
+        "{error}"
+    );
+}
+
+#[test]
+fn rows_datasets_need_a_label_per_row_below_classes() {
+    let text = FROM_FILE
+        .replace(
+            "from_file = \"w.safetensors\"",
+            "weights = \"glorot_uniform\"",
+        )
+        .replace("labels = [1]", "labels = [1, 3]");
+    let error = parse_err(&text, &LoadOptions::default()).to_string();
+    assert!(
+        error.contains("has 2 labels for 1 rows of inputs"),
+        "{error}"
+    );
+    assert!(
+        error.contains("label 3 is not below dataset.classes = 3"),
+        "{error}"
+    );
 }

@@ -284,6 +284,118 @@ fn dead_units(out: &mut String, data: &RunData) {
     out.push('\n');
 }
 
+/// A gradient as the table prints it: 9 decimals, as hand computations are written.
+fn gradient_text(value: f64) -> String {
+    format!("{value:.9}")
+}
+
+/// `gradients.csv` as a table, one column per backend (the first seed of each variant),
+/// beside the hand computation of the scenario when nnbench has one.
+fn gradients(out: &mut String, data: &RunData, scenario: &str) {
+    if data.gradients.is_empty() {
+        return;
+    }
+    let hand = crate::worked_examples::for_scenario(scenario);
+    out.push_str("## Gradients of the step\n\n");
+    out.push_str(
+        "Each parameter's gradient of the one training step (`gradients.csv`), read off the \
+         weights each backend exported before and after it: g = (w_before − w_after) / η, \
+         exact for plain SGD. `layer.tensor[index]` is nnbench's layout (`index` = \
+         `in · fan_out + out` for a dense weight).",
+    );
+    if let Some(hand) = hand {
+        out.push_str(&format!(
+            " The hand column is {}: g = (w − w′) / η from the updated weights w′ it prints, \
+             η = {}.",
+            hand.source, hand.learning_rate
+        ));
+    }
+    out.push_str("\n\n");
+    for variant in distinct(&data.gradients, |g| g.variant.clone()) {
+        let rows: Vec<_> = data
+            .gradients
+            .iter()
+            .filter(|g| g.variant == variant)
+            .collect();
+        let backends = distinct(&rows, |g| g.backend.clone());
+        let seed_of = |backend: &str| rows.iter().find(|g| g.backend == backend).map(|g| g.seed);
+        let params = distinct(&rows, |g| (g.layer, g.tensor.clone(), g.index));
+        if data.gradients.iter().any(|g| g.variant != variant) {
+            out.push_str(&format!("### {variant}\n\n"));
+        }
+        out.push_str("| parameter | hand |");
+        for backend in &backends {
+            out.push_str(&format!(" {backend} |"));
+        }
+        out.push_str(&format!("\n|---|---|{}\n", "---|".repeat(backends.len())));
+        let mut largest = vec![None::<f64>; backends.len()];
+        for (layer, tensor, index) in &params {
+            let known = hand.and_then(|h| {
+                h.parameters
+                    .iter()
+                    .find(|p| p.layer == *layer && p.tensor == tensor.as_str() && p.index == *index)
+                    .map(|p| (p.name, p.gradient(h.learning_rate)))
+            });
+            let label = match known {
+                Some((name, _)) => format!("{layer}.{tensor}[{index}] ({name})"),
+                None => format!("{layer}.{tensor}[{index}]"),
+            };
+            out.push_str(&format!(
+                "| {label} | {} |",
+                known.map_or("–".to_string(), |(_, g)| gradient_text(g))
+            ));
+            for (column, backend) in backends.iter().enumerate() {
+                let value = rows.iter().find(|g| {
+                    g.backend == *backend
+                        && Some(g.seed) == seed_of(backend)
+                        && g.layer == *layer
+                        && g.tensor == *tensor
+                        && g.index == *index
+                });
+                match value {
+                    Some(g) => {
+                        out.push_str(&format!(" {} |", gradient_text(g.gradient)));
+                        if let Some((_, h)) = known {
+                            let d = (g.gradient - h).abs();
+                            largest[column] = Some(largest[column].map_or(d, |l: f64| l.max(d)));
+                        }
+                    }
+                    None => out.push_str(" – |"),
+                }
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+        if let Some(hand) = hand {
+            let parts: Vec<String> = backends
+                .iter()
+                .zip(&largest)
+                .filter_map(|(b, d)| d.map(|d| format!("{b} {d:.1e}")))
+                .collect();
+            out.push_str(&format!(
+                "Largest |gradient − hand value| (tolerance {:.0e}): {}.\n\n",
+                hand.tolerance,
+                parts.join(", ")
+            ));
+            let losses: Vec<String> = backends
+                .iter()
+                .filter_map(|b| {
+                    let epoch = data.epochs.iter().find(|e| {
+                        e.variant == variant && e.backend == *b && Some(e.seed) == seed_of(b)
+                    })?;
+                    Some(format!("{b} {:.9}", epoch.step_loss))
+                })
+                .collect();
+            out.push_str(&format!(
+                "Loss of the step as each backend computed it (`step_loss`): {}; the hand \
+                 computation's: {:.9}.\n\n",
+                losses.join(", "),
+                hand.loss
+            ));
+        }
+    }
+}
+
 /// The whole `report.md`.
 pub fn render(data: &RunData, context: &Context, plots: &[Plot]) -> String {
     let scenario = context.scenario.as_ref();
@@ -296,6 +408,7 @@ pub fn render(data: &RunData, context: &Context, plots: &[Plot]) -> String {
         out.push_str(&format!("Course section: {}\n\n", text(Some(section))));
     }
     summary(&mut out, data);
+    gradients(&mut out, data, &text(scenario.and_then(|s| s.get("name"))));
     dead_units(&mut out, data);
     if !plots.is_empty() {
         out.push_str("## Plots\n\n");
@@ -315,7 +428,8 @@ pub fn render(data: &RunData, context: &Context, plots: &[Plot]) -> String {
     out.push_str(
         "## Files\n\n`summary.csv` (the summary), `units.csv` (one row per seed), `epochs.csv` \
          (one row per epoch), `grad_norms.csv` (per-layer gradient norms, when recorded), \
-         `dead_units.csv` (per-layer shares of dead units, when recorded), \
+         `dead_units.csv` (per-layer shares of dead units, when recorded), `gradients.csv` \
+         (one step's gradients, when recorded), \
          `boundary.csv` and `points.csv` (2-D datasets: predictions on a grid, and the \
          examples), `plots/` (these pictures), `scenario.toml` and `scenario.resolved.json` \
          (what was run), `environment.json` (where). `nnbench report <this folder>` \

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use crate::run_folder::{
-    self, BoundaryRow, EpochRow, PointRow, RunFolder, RunFolderError, SummaryRow, UnitRow,
-    UnitTable,
+    self, BoundaryRow, EpochRow, GradientRow, PointRow, RunFolder, RunFolderError, SummaryRow,
+    UnitRow, UnitTable,
 };
 use crate::shard::UnitKey;
 use crate::sink::Sink;
@@ -58,6 +58,7 @@ pub struct RunData {
     pub summary: Vec<SummaryRow>,
     pub grad_norms: Vec<LayerRow>,
     pub dead_units: Vec<LayerRow>,
+    pub gradients: Vec<GradientRow>,
     pub boundary: Vec<BoundaryRow>,
     pub points: Vec<PointRow>,
 }
@@ -79,6 +80,7 @@ impl RunData {
                 .into_iter()
                 .map(|r| LayerRow::new(r.key(), r.epoch, r.layer, r.dead_fraction))
                 .collect(),
+            gradients: folder.gradients.unwrap_or_default(),
             epochs: folder.epochs,
             units: folder.units,
             summary,

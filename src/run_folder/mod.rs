@@ -23,8 +23,8 @@ use nnbench_core::train::UnitOutcome;
 
 pub use read::RunFolder;
 pub use schema::{
-    BoundaryRow, DeadUnitsRow, EpochRow, GradNormRow, PointRow, SummaryRow, Table, UnitRow,
-    UnitTable, columns,
+    BoundaryRow, DeadUnitsRow, EpochRow, GradNormRow, GradientRow, PointRow, SummaryRow, Table,
+    UnitRow, UnitTable, columns,
 };
 pub use write::RunWriter;
 
@@ -80,6 +80,7 @@ pub fn files_markdown() -> String {
     row::<SummaryRow>(&mut out);
     row::<GradNormRow>(&mut out);
     row::<DeadUnitsRow>(&mut out);
+    row::<GradientRow>(&mut out);
     row::<BoundaryRow>(&mut out);
     row::<PointRow>(&mut out);
     row::<schema::ParityCsvRow>(&mut out);

@@ -13,8 +13,8 @@ use nnbench_core::metrics::Score;
 use nnbench_core::train::{EpochRecord, UnitOutcome};
 
 use super::schema::{
-    BoundaryRow, DeadUnitsRow, EpochRow, GradNormRow, PointRow, SummaryRow, Table, UnitRow,
-    UnitTable, columns,
+    BoundaryRow, DeadUnitsRow, EpochRow, GradNormRow, GradientRow, PointRow, SummaryRow, Table,
+    UnitRow, UnitTable, columns,
 };
 use super::{ENVIRONMENT_FILE, RESOLVED_FILE, RUN_FILE, RunFolderError, SCENARIO_FILE, UnitRecord};
 use crate::args::Shard;
@@ -40,6 +40,7 @@ pub struct RunFolder {
     /// `None` when the file is absent (here and below).
     pub grad_norms: Option<Vec<GradNormRow>>,
     pub dead_units: Option<Vec<DeadUnitsRow>>,
+    pub gradients: Option<Vec<GradientRow>>,
     pub boundary: Option<Vec<BoundaryRow>>,
     pub points: Option<Vec<PointRow>>,
     /// `summary.csv`: absent in a run that was killed before its end.
@@ -92,6 +93,7 @@ impl RunFolder {
             epochs: finished_only(&seen, read_table::<EpochRow>(dir, true)?).unwrap_or_default(),
             grad_norms: finished_only(&seen, read_table::<GradNormRow>(dir, false)?),
             dead_units: finished_only(&seen, read_table::<DeadUnitsRow>(dir, false)?),
+            gradients: finished_only(&seen, read_table::<GradientRow>(dir, false)?),
             boundary: finished_only(&seen, read_table::<BoundaryRow>(dir, false)?),
             points: read_table::<PointRow>(dir, false)?,
             summary: read_table::<SummaryRow>(dir, false)?,

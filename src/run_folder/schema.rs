@@ -142,6 +142,27 @@ impl Table for DeadUnitsRow {
     const ROW: &'static str = "per hidden layer and epoch, the share of units whose pre-activation is ≤ 0 on every one of the first 2 000 training rows (when the scenario sets `training.record_dead_units`)";
 }
 
+/// `gradients.csv`: one parameter's gradient of a unit's single training step, read off the
+/// weights before and after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradientRow {
+    pub variant: String,
+    pub backend: String,
+    pub seed: u64,
+    /// The layer's index in the network (the `i` of the canonical tensor names).
+    pub layer: u64,
+    /// `weight` or `bias` (or a batch-norm tensor's name).
+    pub tensor: String,
+    /// Row-major index into the tensor: `in * fan_out + out` for a dense weight.
+    pub index: u64,
+    pub gradient: f64,
+}
+
+impl Table for GradientRow {
+    const FILE: &'static str = "gradients.csv";
+    const ROW: &'static str = "per parameter, its gradient of the unit's one step, (w_before − w_after) / η (when the scenario sets `training.record_gradients`)";
+}
+
 /// `boundary.csv`: a trained 2-D model's output at one point of the probe grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BoundaryRow {
@@ -164,7 +185,14 @@ impl Table for BoundaryRow {
         "for 2-D datasets, each trained model's output on a 41×41 grid (decision-boundary plots)";
 }
 
-unit_key!(EpochRow, UnitRow, GradNormRow, DeadUnitsRow, BoundaryRow);
+unit_key!(
+    EpochRow,
+    UnitRow,
+    GradNormRow,
+    DeadUnitsRow,
+    GradientRow,
+    BoundaryRow
+);
 
 /// `points.csv`: a training or test example of a 2-D dataset (the same in every shard).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

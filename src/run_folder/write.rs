@@ -10,7 +10,7 @@ use nnbench_core::data::Dataset;
 
 use super::boundary::Probe;
 use super::schema::{
-    DeadUnitsRow, EpochRow, GradNormRow, PointRow, SummaryRow, Table, UnitRow, columns,
+    DeadUnitsRow, EpochRow, GradNormRow, GradientRow, PointRow, SummaryRow, Table, UnitRow, columns,
 };
 use super::{UnitRecord, write_file};
 use crate::stats;
@@ -115,13 +115,14 @@ fn into_bytes(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
 }
 
 /// The per-unit files of one run, appended to unit by unit. A unit's rows go to `epochs.csv`,
-/// `grad_norms.csv`, `dead_units.csv` and `boundary.csv` before its `units.csv` row, so a unit
+/// `grad_norms.csv`, `dead_units.csv`, `gradients.csv` and `boundary.csv` before its `units.csv` row, so a unit
 /// counts as finished (see `--resume`) only once all of its rows are there.
 pub struct RunWriter {
     dir: PathBuf,
     epochs: Appender,
     grad_norms: Appender,
     dead_units: Appender,
+    gradients: Appender,
     boundary: Appender,
     points: Appender,
     /// `points.csv` was there before: a resumed run, whose examples are written already.
@@ -138,6 +139,7 @@ impl RunWriter {
             epochs: Appender::open::<EpochRow>(dir, true)?,
             grad_norms: Appender::open::<GradNormRow>(dir, false)?,
             dead_units: Appender::open::<DeadUnitsRow>(dir, false)?,
+            gradients: Appender::open::<GradientRow>(dir, false)?,
             boundary: Appender::open::<super::BoundaryRow>(dir, false)?,
             points_existed: dir.join(PointRow::FILE).exists(),
             points: Appender::open::<PointRow>(dir, false)?,
@@ -210,6 +212,23 @@ impl RunWriter {
                 })?;
             }
         }
+        for tensor in outcome.gradients.iter().flat_map(|g| &g.tensors) {
+            let (layer, kind) = tensor
+                .name
+                .split_once('.')
+                .unwrap_or(("0", tensor.name.as_str()));
+            for (index, &gradient) in tensor.data.iter().enumerate() {
+                self.gradients.push(&GradientRow {
+                    variant: variant.clone(),
+                    backend: backend.clone(),
+                    seed,
+                    layer: layer.parse().unwrap_or_default(),
+                    tensor: kind.to_string(),
+                    index: index as u64,
+                    gradient: f64::from(gradient),
+                })?;
+            }
+        }
         if let Some(probe) = probe {
             for row in probe.rows(unit) {
                 self.boundary.push(&row)?;
@@ -232,6 +251,7 @@ impl RunWriter {
         self.epochs.flush()?;
         self.grad_norms.flush()?;
         self.dead_units.flush()?;
+        self.gradients.flush()?;
         self.boundary.flush()?;
         self.units.flush()
     }

@@ -125,6 +125,21 @@ pub fn load(
             let test = prefix(test, f, spec.test_size, "test_size")?;
             ("blobs".to_string(), f, blobs.classes, train, test)
         }
+        DatasetSource::Rows(rows) => {
+            let features = rows.inputs.first().map_or(0, Vec::len);
+            let split = Split {
+                inputs: rows.inputs.concat(),
+                labels: rows.labels.clone(),
+                rows: rows.labels.len(),
+            };
+            (
+                "rows".to_string(),
+                features,
+                rows.classes,
+                split.clone(),
+                split,
+            )
+        }
     };
     let (classes, train, test) = match &spec.keep_classes {
         Some(kept) => (

@@ -14,6 +14,8 @@ use super::schema::{DefaultValue, Key, Type};
 #[derive(Default)]
 pub(crate) struct Check {
     pub problems: Vec<Problem>,
+    /// The folder of the scenario file: files it names (`init.from_file`) are read from there.
+    pub dir: std::path::PathBuf,
 }
 
 impl Check {

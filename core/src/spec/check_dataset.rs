@@ -5,11 +5,11 @@ use toml::{Table, Value};
 use super::check::{Check, join};
 use super::schema::{
     self, BLOBS_CLASSES, BLOBS_FEATURES, BLOBS_SEED, BLOBS_SEPARATION, BLOBS_SPREAD,
-    BLOBS_TEST_PER_CLASS, BLOBS_TRAIN_PER_CLASS, DATASET_KEEP_CLASSES, DATASET_NAME,
-    DATASET_SCALING, DATASET_TARGETS, DATASET_TEST_SIZE, DATASET_TRAIN_SIZE,
-    DATASET_VALIDATION_FRACTION, DATASETS, DatasetKind, SCALINGS,
+    BLOBS_TEST_PER_CLASS, BLOBS_TRAIN_PER_CLASS, DATASET_INPUTS, DATASET_KEEP_CLASSES,
+    DATASET_LABELS, DATASET_NAME, DATASET_SCALING, DATASET_TARGETS, DATASET_TEST_SIZE,
+    DATASET_TRAIN_SIZE, DATASET_VALIDATION_FRACTION, DATASETS, DatasetKind, SCALINGS,
 };
-use super::{BlobsSpec, DatasetSource, DatasetSpec, LogicGate};
+use super::{BlobsSpec, DatasetSource, DatasetSpec, LogicGate, RowsSpec};
 
 const P: &str = "dataset";
 
@@ -52,13 +52,18 @@ pub(crate) fn check_dataset(c: &mut Check, t: &Table) -> Option<DatasetSpec> {
         }
     }
     let keep_classes = c.optional(t, P, &DATASET_KEEP_CLASSES, check_keep_classes);
-    let four_rows = |c: &mut Check| {
+    let own_rows = |c: &mut Check| {
+        let rows = if dataset_name == "rows" {
+            "rows"
+        } else {
+            "four rows"
+        };
         for key in [DATASET_TRAIN_SIZE.name, DATASET_TEST_SIZE.name] {
             if let Some(value) = t.get(key) {
                 c.push(
                         &join(P, key),
                         Some(value),
-                        format!("not allowed for {dataset_name}: its four rows are both the training and the test set; remove it"),
+                        format!("not allowed for {dataset_name}: its {rows} are both the training and the test set; remove it"),
                     );
             }
         }
@@ -68,7 +73,7 @@ pub(crate) fn check_dataset(c: &mut Check, t: &Table) -> Option<DatasetSpec> {
             c.push(
                     &DATASET_VALIDATION_FRACTION.path(),
                     Some(value),
-                    format!("not allowed for {dataset_name}: its four rows are both the training and the test set; remove it"),
+                    format!("not allowed for {dataset_name}: its {rows} are both the training and the test set; remove it"),
                 );
         }
     };
@@ -76,17 +81,21 @@ pub(crate) fn check_dataset(c: &mut Check, t: &Table) -> Option<DatasetSpec> {
         DatasetKind::Mnist => Some(DatasetSource::Mnist),
         DatasetKind::FashionMnist => Some(DatasetSource::FashionMnist),
         DatasetKind::Logic(gate) => {
-            four_rows(c);
+            own_rows(c);
             Some(DatasetSource::Logic { gate })
         }
         DatasetKind::TruthTable => {
-            four_rows(c);
+            own_rows(c);
             let targets = c.required(t, P, &DATASET_TARGETS, check_targets);
             targets.map(|targets| DatasetSource::Logic {
                 gate: LogicGate::TruthTable(targets),
             })
         }
         DatasetKind::Blobs => check_blobs(c, t).map(DatasetSource::Blobs),
+        DatasetKind::Rows => {
+            own_rows(c);
+            check_rows(c, t).map(DatasetSource::Rows)
+        }
     };
     Some(DatasetSpec {
         source: source?,
@@ -175,4 +184,104 @@ fn check_blobs(c: &mut Check, t: &Table) -> Option<BlobsSpec> {
         spread: spread?,
         seed: seed?,
     })
+}
+
+fn check_rows(c: &mut Check, t: &Table) -> Option<RowsSpec> {
+    let classes = c.defaulted(t, P, &BLOBS_CLASSES, |c, k, v| {
+        c.count(k, v, &BLOBS_CLASSES)
+    });
+    let inputs = c.required(t, P, &DATASET_INPUTS, check_matrix);
+    let labels = c.required(t, P, &DATASET_LABELS, |c, k, v| {
+        int_array(c, k, v, DATASET_LABELS.example, i64::from(u32::MAX))
+    });
+    let (classes, inputs, labels) = (classes?, inputs?, labels?);
+    let mut good = true;
+    if labels.len() != inputs.len() {
+        c.push(
+            &DATASET_LABELS.path(),
+            t.get(DATASET_LABELS.name),
+            format!(
+                "has {} labels for {} rows of inputs; give one label per row",
+                labels.len(),
+                inputs.len()
+            ),
+        );
+        good = false;
+    }
+    for (i, &label) in labels.iter().enumerate() {
+        if label as usize >= classes {
+            c.push(
+                &format!("{}[{i}]", DATASET_LABELS.path()),
+                None,
+                format!(
+                    "label {label} is not below dataset.classes = {classes}; raise classes or fix \
+                     the label"
+                ),
+            );
+            good = false;
+        }
+    }
+    good.then(|| RowsSpec {
+        inputs,
+        labels: labels.into_iter().map(|l| l as u32).collect(),
+        classes,
+    })
+}
+
+/// A non-empty array of equally long, non-empty rows of finite numbers.
+fn check_matrix(c: &mut Check, key: &str, value: &Value) -> Option<Vec<Vec<f32>>> {
+    let rule = DATASET_INPUTS.ty.phrase_as_rule();
+    let Value::Array(rows) = value else {
+        c.push(key, Some(value), rule);
+        return None;
+    };
+    if rows.is_empty() {
+        c.push(key, Some(value), rule);
+        return None;
+    }
+    let mut out: Option<Vec<Vec<f32>>> = Some(Vec::with_capacity(rows.len()));
+    for (i, row) in rows.iter().enumerate() {
+        let here = format!("{key}[{i}]");
+        let numbers: Option<Vec<f32>> = match row {
+            Value::Array(items) if !items.is_empty() => items
+                .iter()
+                .map(|item| match item {
+                    Value::Float(x) if x.is_finite() => Some(*x as f32),
+                    Value::Integer(n) => Some(*n as f32),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        };
+        match (numbers, &mut out) {
+            (Some(numbers), Some(list)) => {
+                if let Some(first) = list.first()
+                    && first.len() != numbers.len()
+                {
+                    c.push(
+                        &here,
+                        Some(row),
+                        format!(
+                            "has {} values but row 0 has {}; every row needs as many",
+                            numbers.len(),
+                            first.len()
+                        ),
+                    );
+                    out = None;
+                } else {
+                    list.push(numbers);
+                }
+            }
+            (None, _) => {
+                c.push(
+                    &here,
+                    Some(row),
+                    "must be a non-empty array of finite numbers",
+                );
+                out = None;
+            }
+            _ => {}
+        }
+    }
+    out
 }

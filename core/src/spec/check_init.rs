@@ -4,10 +4,11 @@ use toml::Value;
 
 use super::check::Check;
 use super::schema::{
-    self, INIT_BIASES, INIT_LIMIT, INIT_SCHEME, INIT_STD, INIT_TABLE_FORMS, INIT_TABLE_SCHEMES,
-    INIT_WEIGHTS, Key, NAMED_BIAS_INITS, NAMED_WEIGHT_INITS,
+    self, INIT_BIASES, INIT_FROM_FILE, INIT_LIMIT, INIT_SCHEME, INIT_STD, INIT_TABLE_FORMS,
+    INIT_TABLE_SCHEMES, INIT_WEIGHTS, Key, NAMED_BIAS_INITS, NAMED_WEIGHT_INITS,
 };
-use super::{InitScheme, InitSpec};
+use super::{InitFile, InitScheme, InitSpec};
+use crate::weights::Weights;
 
 const P: &str = "init";
 const SCHEME_TABLE: &str = "init.weights";
@@ -20,9 +21,29 @@ pub(crate) fn check_init(c: &mut Check, t: &toml::Table) -> Option<InitSpec> {
     let biases = c.defaulted(t, P, &INIT_BIASES, |c, k, v| {
         check_scheme(c, k, v, ("bias", &INIT_BIASES), &NAMED_BIAS_INITS)
     });
+    let from_file = c.optional(t, P, &INIT_FROM_FILE, |c, k, v| {
+        c.string(k, v).map(str::to_owned)
+    });
+    if let Some(Some(_)) = &from_file {
+        for key in [&INIT_WEIGHTS, &INIT_BIASES] {
+            if let Some(value) = t.get(key.name) {
+                c.push(
+                    &key.path(),
+                    Some(value),
+                    "does not apply with init.from_file (the file gives every weight and bias); \
+                     remove one of them",
+                );
+            }
+        }
+    }
+    // The file is read against the network in the cross-section checks ([`super::check_run`]).
     Some(InitSpec {
         weights: weights?,
         biases: biases?,
+        from_file: from_file?.map(|path| InitFile {
+            path,
+            weights: Weights::default(),
+        }),
     })
 }
 

@@ -10,11 +10,13 @@ use super::check_model::check_model;
 use super::check_optimizer::check_optimizer;
 use super::check_regularization::check_regularization;
 use super::check_training::check_training;
+use super::schema::INIT_FROM_FILE;
 use super::schema::{
     self, BACKENDS, COURSE_SECTION, DATASET, DESCRIPTION, INIT, Key, MODEL, OPTIMIZER,
     REGULARIZATION, THREADS, TRAINING, Type, UNIT_TIME_LIMIT,
 };
-use super::{DatasetSource, LayerSpec, OutputHead, RunSpec};
+use super::{DatasetSource, InitFile, LayerSpec, OptimizerKind, OutputHead, RunSpec};
+use crate::weights::Weights;
 
 fn dataset_name(source: &DatasetSource) -> &'static str {
     match source {
@@ -27,6 +29,7 @@ fn dataset_name(source: &DatasetSource) -> &'static str {
             super::LogicGate::TruthTable(_) => "truth_table",
         },
         DatasetSource::Blobs(_) => "blobs",
+        DatasetSource::Rows(_) => "rows",
     }
 }
 
@@ -57,7 +60,7 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
     let empty = Table::new();
     let dataset = section(c, root, &DATASET, &empty).and_then(|t| check_dataset(c, t));
     let model = section(c, root, &MODEL, &empty).and_then(|t| check_model(c, t));
-    let init = section(c, root, &INIT, &empty).and_then(|t| check_init(c, t));
+    let mut init = section(c, root, &INIT, &empty).and_then(|t| check_init(c, t));
     let optimizer = section(c, root, &OPTIMIZER, &empty).and_then(|t| check_optimizer(c, t));
     let regularization =
         section(c, root, &REGULARIZATION, &empty).and_then(|t| check_regularization(c, t));
@@ -79,6 +82,13 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
                 (10, "fashion_mnist has 10 classes; use".to_string())
             }
             (DatasetSource::Logic { .. }, _) => (2, String::new()),
+            (DatasetSource::Rows(rows), _) => (
+                rows.classes,
+                format!(
+                    "the rows have classes = {}; set dataset.classes = 2 or use",
+                    rows.classes
+                ),
+            ),
             (DatasetSource::Blobs(blobs), _) => (
                 blobs.classes,
                 format!(
@@ -111,7 +121,7 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
                 ),
             );
         }
-        if let Err(error) = shapes {
+        if let Err(error) = &shapes {
             c.push(
                 &format!("model.layers[{}]", error.index),
                 None,
@@ -127,6 +137,14 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
                     error.message
                 ),
             );
+        }
+        if let (Some(file), Ok(_)) = (
+            init.as_mut().and_then(|init| init.from_file.as_mut()),
+            &shapes,
+        ) && let Ok(network) =
+            crate::Network::shaped(model, &dataset.source.input_shape(), classes)
+        {
+            read_init_file(c, file, &network);
         }
         if head == OutputHead::Step && !model.layers.is_empty() {
             c.push(
@@ -146,6 +164,42 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
             "dead units are measured on dense layers only, not on a network with conv2d or \
              pooling layers; set it to false",
         );
+    }
+    if let Some(training) = &training
+        && training.record_gradients
+    {
+        // The gradient is read off one plain SGD step, w_after = w_before − η·g: any other
+        // update (momentum, a penalty, clipping, a second step) would mix something else in.
+        let mut needs = Vec::new();
+        if training.max_steps != Some(1) {
+            needs.push("training.max_steps = 1".to_string());
+        }
+        if let Some(optimizer) = &optimizer
+            && optimizer.kind != OptimizerKind::Sgd
+        {
+            needs.push(format!(
+                "optimizer.kind = \"sgd\" (not {})",
+                optimizer.kind.name()
+            ));
+        }
+        if let Some(regularization) = &regularization
+            && (regularization.l1 != 0.0
+                || regularization.l2 != 0.0
+                || regularization.clip_value.is_some()
+                || regularization.clip_norm.is_some())
+        {
+            needs.push("no L1, L2 or clipping in [regularization]".to_string());
+        }
+        if !needs.is_empty() {
+            c.push(
+                "training.record_gradients",
+                None,
+                format!(
+                    "reads each gradient off one plain SGD step, so it needs {}",
+                    needs.join(" and ")
+                ),
+            );
+        }
     }
     if let (Some(dataset), Some(training)) = (&dataset, &training)
         && training.early_stopping.is_some()
@@ -177,6 +231,37 @@ pub(crate) fn check_run(c: &mut Check, root: &Table) -> Option<(Meta, RunSpec)> 
         unit_time_limit_s: time_limit?,
     };
     Some((meta, run))
+}
+
+/// Reads `init.from_file` (relative to the scenario's folder) and checks it against the
+/// network: every problem names the file, the tensor, and the expected and found shapes.
+fn read_init_file(c: &mut Check, file: &mut InitFile, network: &crate::Network) {
+    let key = INIT_FROM_FILE.path();
+    let value = Value::String(file.path.clone());
+    let path = c.dir.join(&file.path);
+    let shown = path.display().to_string();
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            c.push(&key, Some(&value), format!("cannot read {shown}: {error}"));
+            return;
+        }
+    };
+    match Weights::from_safetensors(&bytes).map_err(|message| vec![message]) {
+        Ok(found) => match found.fitted_to(network) {
+            Ok(weights) => file.weights = weights,
+            Err(problems) => {
+                for problem in problems {
+                    c.push(&key, Some(&value), format!("{shown}: {problem}"));
+                }
+            }
+        },
+        Err(problems) => {
+            for problem in problems {
+                c.push(&key, Some(&value), format!("{shown}: {problem}"));
+            }
+        }
+    }
 }
 
 /// A section table: required ones report their absence, optional ones (whose default is the

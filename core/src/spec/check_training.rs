@@ -8,8 +8,9 @@ use super::schema::{
     self, EARLY_STOPPING_MIN_DELTA, EARLY_STOPPING_MONITOR, EARLY_STOPPING_PATIENCE, Key, MONITORS,
     SCHEDULE_FACTOR, SCHEDULE_GAMMA, SCHEDULE_KIND, SCHEDULE_PATIENCE, SCHEDULE_POWER_T,
     SCHEDULE_STEP_EPOCHS, SCHEDULE_TOL, SCHEDULES, ScheduleKind, TRAINING_BATCH_SIZE,
-    TRAINING_DIVERGENCE_LOSS, TRAINING_EARLY_STOPPING, TRAINING_EPOCHS, TRAINING_RECORD_DEAD_UNITS,
-    TRAINING_RECORD_GRAD_NORMS, TRAINING_SCHEDULE, TRAINING_SEEDS, TRAINING_SHUFFLE, Type,
+    TRAINING_DIVERGENCE_LOSS, TRAINING_EARLY_STOPPING, TRAINING_EPOCHS, TRAINING_MAX_STEPS,
+    TRAINING_RECORD_DEAD_UNITS, TRAINING_RECORD_GRAD_NORMS, TRAINING_RECORD_GRADIENTS,
+    TRAINING_SCHEDULE, TRAINING_SEEDS, TRAINING_SHUFFLE, Type,
 };
 use super::{BatchSize, EarlyStopping, Schedule, TrainingSpec};
 
@@ -29,6 +30,10 @@ pub(crate) fn check_training(c: &mut Check, t: &Table) -> Option<TrainingSpec> {
         c.defaulted(t, P, &TRAINING_RECORD_GRAD_NORMS, |c, k, v| c.boolean(k, v));
     let record_dead_units =
         c.defaulted(t, P, &TRAINING_RECORD_DEAD_UNITS, |c, k, v| c.boolean(k, v));
+    let max_steps = c.optional(t, P, &TRAINING_MAX_STEPS, |c, k, v| {
+        c.count(k, v, &TRAINING_MAX_STEPS)
+    });
+    let record_gradients = c.defaulted(t, P, &TRAINING_RECORD_GRADIENTS, |c, k, v| c.boolean(k, v));
     let divergence_loss = c.defaulted(t, P, &TRAINING_DIVERGENCE_LOSS, |c, k, v| {
         c.float(k, v, &TRAINING_DIVERGENCE_LOSS)
     });
@@ -41,6 +46,8 @@ pub(crate) fn check_training(c: &mut Check, t: &Table) -> Option<TrainingSpec> {
         early_stopping: early_stopping?,
         record_grad_norms: record_grad_norms?,
         record_dead_units: record_dead_units?,
+        max_steps: max_steps?,
+        record_gradients: record_gradients?,
         divergence_loss: divergence_loss?,
     })
 }

@@ -138,7 +138,13 @@ pub fn parse_scenario(
     let mut meta = None;
     for raw in raw_variants {
         let (variant_name, assignment, mut table) = (raw.name, raw.assignment, raw.table);
-        let mut check = Check::default();
+        let mut check = Check {
+            dir: Path::new(origin)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            ..Check::default()
+        };
         if options.quick {
             // A sweep value must not undo the caps of a quick run either.
             quick::apply_caps(&mut table);

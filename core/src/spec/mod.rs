@@ -115,6 +115,16 @@ pub enum DatasetSource {
     },
     /// Gaussian blobs in `features` dimensions, generated from `seed`.
     Blobs(BlobsSpec),
+    /// Examples written out in the scenario file; they are both train and test set.
+    Rows(RowsSpec),
+}
+
+/// A dataset written out in the scenario: `inputs[i]` is of class `labels[i]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowsSpec {
+    pub inputs: Vec<Vec<f32>>,
+    pub labels: Vec<u32>,
+    pub classes: usize,
 }
 
 impl DatasetSource {
@@ -125,6 +135,7 @@ impl DatasetSource {
             DatasetSource::Mnist | DatasetSource::FashionMnist => vec![1, 28, 28],
             DatasetSource::Logic { .. } => vec![2],
             DatasetSource::Blobs(blobs) => vec![blobs.features],
+            DatasetSource::Rows(rows) => vec![rows.inputs.first().map_or(0, Vec::len)],
         }
     }
 }
@@ -424,11 +435,24 @@ impl OutputHead {
 // Initial weights
 // ---------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InitSpec {
     pub weights: InitScheme,
     /// Biases: `zeros` or any of the fixed-scale schemes (`uniform`, `normal`).
     pub biases: InitScheme,
+    /// Weights read from a file instead of drawn (`init.from_file`), checked against the
+    /// network when the scenario is read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_file: Option<InitFile>,
+}
+
+/// The initial weights of `init.from_file`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InitFile {
+    /// As the scenario writes it.
+    pub path: String,
+    #[serde(skip)]
+    pub weights: crate::weights::Weights,
 }
 
 /// How the harness draws initial weights (fan-based schemes use the layer's fan in / out).
@@ -542,6 +566,11 @@ pub struct TrainingSpec {
     /// Record each hidden dense layer's share of dead units after every epoch
     /// ([`crate::dead_units`]).
     pub record_dead_units: bool,
+    /// Stop after this many training steps in all.
+    pub max_steps: Option<usize>,
+    /// Record each parameter's gradient of the (single) step, from the weights before and
+    /// after it.
+    pub record_gradients: bool,
     /// Stop as `diverged` when the training loss exceeds this (NaN and ∞ always do).
     pub divergence_loss: f64,
 }

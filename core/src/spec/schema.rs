@@ -87,6 +87,8 @@ pub enum Type {
     IntArray {
         min: i64,
     },
+    /// A non-empty array of rows, each a non-empty array of finite numbers, all of one length.
+    Matrix,
     /// An integer >= `min`, or one of the strings `words`.
     IntOrWord {
         min: i64,
@@ -119,6 +121,10 @@ impl Type {
             Type::Choice { options, .. } => format!("one of {}", options.join(", ")),
             Type::ChoiceList { options, .. } => format!("some of {}", options.join(", ")),
             Type::IntArray { min } => format!("a non-empty array of integers >= {min}"),
+            Type::Matrix => {
+                "a non-empty array of rows of numbers, every row as long (e.g. [[0.05, 0.1]])"
+                    .to_string()
+            }
             Type::IntOrWord { min, words } => {
                 let words: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
                 format!("an integer >= {min} or {}", words.join(" or "))
@@ -146,6 +152,7 @@ impl Type {
             Type::Float(_) => "number",
             Type::ChoiceList { .. } => "array of strings",
             Type::IntArray { .. } => "array of integers",
+            Type::Matrix => "array of arrays of numbers",
             Type::IntOrWord { .. } => "integer or string",
             Type::Layers => "array of tables",
             Type::Table | Type::Sweep | Type::Quick => "table",
@@ -170,6 +177,7 @@ impl Type {
             Type::Choice { options, .. } => quoted(options),
             Type::ChoiceList { options, .. } => format!("distinct, some of {}", quoted(options)),
             Type::IntArray { min } => format!("non-empty, each >= {min}"),
+            Type::Matrix => "non-empty rows of one length, finite".to_string(),
             Type::IntOrWord { min, words } => {
                 let words: Vec<String> = words.iter().map(|w| format!("`\"{w}\"`")).collect();
                 format!(">= {min}, or {}", words.join(", "))
@@ -187,7 +195,7 @@ impl Type {
     pub fn is_array(&self) -> bool {
         matches!(
             self,
-            Type::ChoiceList { .. } | Type::IntArray { .. } | Type::Layers
+            Type::ChoiceList { .. } | Type::IntArray { .. } | Type::Matrix | Type::Layers
         )
     }
 
@@ -351,9 +359,11 @@ pub enum DatasetKind {
     /// A truth table whose outputs `dataset.targets` gives.
     TruthTable,
     Blobs,
+    /// Examples written out in the file (`dataset.inputs`, `dataset.labels`).
+    Rows,
 }
 
-pub const DATASETS: [(&str, DatasetKind); 7] = [
+pub const DATASETS: [(&str, DatasetKind); 8] = [
     ("mnist", DatasetKind::Mnist),
     ("fashion_mnist", DatasetKind::FashionMnist),
     ("and", DatasetKind::Logic(LogicGate::And)),
@@ -361,6 +371,7 @@ pub const DATASETS: [(&str, DatasetKind); 7] = [
     ("xor", DatasetKind::Logic(LogicGate::Xor)),
     ("truth_table", DatasetKind::TruthTable),
     ("blobs", DatasetKind::Blobs),
+    ("rows", DatasetKind::Rows),
 ];
 
 pub const SCALINGS: [(&str, Scaling); 3] = [
@@ -729,7 +740,8 @@ pub const DATASET_NAME: Key = Key::new(
     "\"mnist\"",
     "The dataset: MNIST, Fashion-MNIST, the truth table of a logic gate or of any two-input \
      function (`truth_table` with `targets`; its four rows are both the training and the test \
-     set), or Gaussian blobs.",
+     set), Gaussian blobs, or `rows`: examples written out in the file (`inputs`, `labels`; \
+     they are both the training and the test set).",
 );
 pub const DATASET_TRAIN_SIZE: Key = Key::new(
     "dataset",
@@ -801,9 +813,28 @@ pub const BLOBS_CLASSES: Key = Key::new(
     Type::Int { min: 2, max: 1000 },
     DefaultValue::Value("2"),
     "3",
-    "Number of blobs (classes).",
+    "Number of classes: of blobs, or of a `rows` dataset (each label below it).",
 )
-.only_for(&["blobs"]);
+.only_for(&["blobs", "rows"]);
+pub const DATASET_INPUTS: Key = Key::new(
+    "dataset",
+    "inputs",
+    Type::Matrix,
+    DefaultValue::Required,
+    "[[0.05, 0.1]]",
+    "The examples of a `rows` dataset, one array of features each (used as written: \
+     `scaling` applies to them too).",
+)
+.only_for(&["rows"]);
+pub const DATASET_LABELS: Key = Key::new(
+    "dataset",
+    "labels",
+    Type::IntArray { min: 0 },
+    DefaultValue::Required,
+    "[1]",
+    "The class of each example of `inputs`, in order (each below `classes`).",
+)
+.only_for(&["rows"]);
 pub const BLOBS_FEATURES: Key = Key::new(
     "dataset",
     "features",
@@ -1075,6 +1106,18 @@ pub const INIT_BIASES: Key = Key::new(
     "\"zeros\"",
     "Scheme of the biases: zeros or a fixed-scale table.",
 );
+pub const INIT_FROM_FILE: Key = Key::new(
+    "init",
+    "from_file",
+    Type::Text,
+    DefaultValue::Unset,
+    "\"data/backprop_example.safetensors\"",
+    "Start from these weights instead of drawing them: a safetensors file (relative to the \
+     scenario file's folder) of f32 tensors in nnbench's canonical layout, `{i}.weight` \
+     `[fan_in, fan_out]` and `{i}.bias` `[fan_out]` for dense layer `i` (the layout of a \
+     replay's `init.safetensors`); every tensor of the network, no other. `weights` and \
+     `biases` then do not apply.",
+);
 
 // init.weights / init.biases as tables
 pub const INIT_SCHEME: Key = Key::new(
@@ -1297,6 +1340,28 @@ pub const TRAINING_RECORD_DEAD_UNITS: Key = Key::new(
     "true",
     "Record each hidden dense layer's share of dead units after every epoch.",
 );
+pub const TRAINING_MAX_STEPS: Key = Key::new(
+    "training",
+    "max_steps",
+    Type::Int {
+        min: 1,
+        max: i64::MAX,
+    },
+    DefaultValue::Unset,
+    "1",
+    "Stop after this many training steps in all (the epoch in progress is the last, cut \
+     short); unset: train every epoch.",
+);
+pub const TRAINING_RECORD_GRADIENTS: Key = Key::new(
+    "training",
+    "record_gradients",
+    Type::Bool,
+    DefaultValue::Value("false"),
+    "true",
+    "Record the gradient of every weight and bias after one step (`gradients.csv`), as \
+     (w_before − w_after) / η: needs `max_steps = 1`, optimizer `sgd` and no L1, L2 or \
+     clipping, so that the step is exactly w − η·g.",
+);
 pub const TRAINING_DIVERGENCE_LOSS: Key = Key::new(
     "training",
     "divergence_loss",
@@ -1438,6 +1503,8 @@ pub const KEYS: &[&Key] = &[
     &DATASET_TARGETS,
     &DATASET_KEEP_CLASSES,
     &BLOBS_CLASSES,
+    &DATASET_INPUTS,
+    &DATASET_LABELS,
     &BLOBS_FEATURES,
     &BLOBS_TRAIN_PER_CLASS,
     &BLOBS_TEST_PER_CLASS,
@@ -1461,6 +1528,7 @@ pub const KEYS: &[&Key] = &[
     &LAYER_STRIDE,
     &INIT_WEIGHTS,
     &INIT_BIASES,
+    &INIT_FROM_FILE,
     &INIT_SCHEME,
     &INIT_LIMIT,
     &INIT_STD,
@@ -1484,6 +1552,8 @@ pub const KEYS: &[&Key] = &[
     &TRAINING_EARLY_STOPPING,
     &TRAINING_RECORD_GRAD_NORMS,
     &TRAINING_RECORD_DEAD_UNITS,
+    &TRAINING_MAX_STEPS,
+    &TRAINING_RECORD_GRADIENTS,
     &TRAINING_DIVERGENCE_LOSS,
     &SCHEDULE_KIND,
     &SCHEDULE_STEP_EPOCHS,
