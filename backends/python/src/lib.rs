@@ -98,9 +98,8 @@ impl Backend for PythonBackend {
     }
 
     fn hand_written_epoch(&self, task: &BaselineTask<'_>) -> Option<Result<f64, BackendError>> {
-        // The Python adapters have no convolutional layers yet (capabilities/*.toml).
-        (task.model == nnbench_core::baseline::BaselineModel::Mlp)
-            .then(|| trainer::hand_written_epoch(self.framework, task))
+        // Each Python module builds the network `task.run` describes (the MLP or LeNet-5).
+        Some(trainer::hand_written_epoch(self.framework, task))
     }
 
     fn hand_written_tiny_steps(

@@ -35,6 +35,8 @@ import time
 
 import numpy as np
 
+from . import lenet
+
 FRAMEWORK = "jax"
 
 _jax = None
@@ -460,33 +462,51 @@ class Trainer:
 
 
 def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
-    """One epoch as a plain JAX script trains it: a params pytree, optax.adam, a `jax.jit`
-    step, batches from a seeded numpy permutation, full batches only. The step is compiled
-    ahead of time, before the clock starts (as the harness's trainer compiles at build)."""
+    """One epoch as a plain JAX script trains it: a params pytree (the MLP, or LeNet-5 on NHWC
+    images, see `_lenet`), optax.adam, a `jax.jit` step, batches from a seeded numpy
+    permutation, full batches only. The step is compiled ahead of time, before the clock starts
+    (as the harness's trainer compiles at build)."""
     jax, jnp, optax = _modules()
     network = spec["network"]
     adam = spec["run"]["optimizer"]["kind"]
-    hidden = network["layers"][0]
     key = jax.random.key(seed & 0xFFFF_FFFF)
-    k1, k2 = jax.random.split(key)
-    lecun = jax.nn.initializers.lecun_normal()
-    params = {
-        "hidden": {"w": lecun(k1, (hidden["fan_in"], hidden["fan_out"])),
-                   "b": jnp.zeros(hidden["fan_out"])},
-        "out": {"w": lecun(k2, (hidden["fan_out"], network["outputs"])),
-                "b": jnp.zeros(network["outputs"])},
-    }
-    if init is not None:
+    inputs = np.asarray(x, dtype=np.float32)
+    if lenet.is_convolutional(network):
+        if init is not None:
+            raise ValueError("the hand-written LeNet-5 starts from its own init")
+        params, forward = _lenet(network, key)
+        # The images as a user's dataset holds them for lax's NHWC convolutions.
+        image = network["layers"][0]["input"]
+        inputs = np.ascontiguousarray(
+            inputs.reshape(-1, image["channels"], image["height"], image["width"])
+            .transpose(0, 2, 3, 1)
+        )
+    else:
+        hidden = network["layers"][0]
+        k1, k2 = jax.random.split(key)
+        lecun = jax.nn.initializers.lecun_normal()
         params = {
-            "hidden": {"w": jnp.asarray(init["0.weight"]), "b": jnp.asarray(init["0.bias"])},
-            "out": {"w": jnp.asarray(init["1.weight"]), "b": jnp.asarray(init["1.bias"])},
+            "hidden": {"w": lecun(k1, (hidden["fan_in"], hidden["fan_out"])),
+                       "b": jnp.zeros(hidden["fan_out"])},
+            "out": {"w": lecun(k2, (hidden["fan_out"], network["outputs"])),
+                    "b": jnp.zeros(network["outputs"])},
         }
+        if init is not None:
+            params = {
+                "hidden": {"w": jnp.asarray(init["0.weight"]),
+                           "b": jnp.asarray(init["0.bias"])},
+                "out": {"w": jnp.asarray(init["1.weight"]), "b": jnp.asarray(init["1.bias"])},
+            }
+
+        def forward(params, x):
+            h = jax.nn.relu(x @ params["hidden"]["w"] + params["hidden"]["b"])
+            return h @ params["out"]["w"] + params["out"]["b"]
+
     optimizer = optax.adam(lr, b1=adam["beta1"], b2=adam["beta2"], eps=adam["epsilon"])
     opt_state = optimizer.init(params)
 
     def loss_fn(params, x, y):
-        h = jax.nn.relu(x @ params["hidden"]["w"] + params["hidden"]["b"])
-        logits = h @ params["out"]["w"] + params["out"]["b"]
+        logits = forward(params, x)
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
     @functools.partial(jax.jit, donate_argnums=(0, 1))
@@ -495,7 +515,6 @@ def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
-    inputs = np.asarray(x, dtype=np.float32)
     classes = np.asarray(labels, dtype=np.int32)
     train_step = train_step.lower(params, opt_state, inputs[:batch_size],
                                   classes[:batch_size]).compile()
@@ -507,6 +526,57 @@ def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
         params, opt_state, loss = train_step(params, opt_state, inputs[rows], classes[rows])
         float(loss)
     return time.perf_counter() - started
+
+
+def _lenet(network, key):
+    """mnist_cnn's LeNet-5 as a JAX user writes it without a layers library: a params pytree
+    and a forward of `lax.conv_general_dilated` and `lax.reduce_window` on NHWC images with
+    HWIO kernels (the layout of JAX's stax and Flax), LeCun-normal weights (Flax's default)
+    and zero biases, with the spec's widths. Returns (params, forward)."""
+    jax, jnp, _ = _modules()
+    conv1, pool1, conv2, pool2, dense1, dense2, output = lenet.layers(network)
+    lecun = jax.nn.initializers.lecun_normal()
+    keys = jax.random.split(key, 5)
+
+    def conv_params(key, layer):
+        k = layer["kernel_size"]
+        shape = (k, k, layer["input"]["channels"], layer["output"]["channels"])
+        return {"w": lecun(key, shape), "b": jnp.zeros(shape[-1])}
+
+    def dense_params(key, layer):
+        return {"w": lecun(key, (layer["fan_in"], layer["fan_out"])),
+                "b": jnp.zeros(layer["fan_out"])}
+
+    params = {
+        "conv1": conv_params(keys[0], conv1),
+        "conv2": conv_params(keys[1], conv2),
+        "dense1": dense_params(keys[2], dense1),
+        "dense2": dense_params(keys[3], dense2),
+        "out": dense_params(keys[4], output),
+    }
+
+    def conv(x, p, layer):
+        pad = layer["padding"]
+        y = jax.lax.conv_general_dilated(
+            x, p["w"], (1, 1), ((pad, pad), (pad, pad)),
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+        return jax.nn.relu(y + p["b"])
+
+    def max_pool(x, layer):
+        size = layer["size"]
+        window = (1, size, size, 1)
+        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, window, window, "VALID")
+
+    def forward(params, x):
+        x = max_pool(conv(x, params["conv1"], conv1), pool1)
+        x = max_pool(conv(x, params["conv2"], conv2), pool2)
+        x = x.reshape(x.shape[0], -1)
+        x = jax.nn.relu(x @ params["dense1"]["w"] + params["dense1"]["b"])
+        x = jax.nn.relu(x @ params["dense2"]["w"] + params["dense2"]["b"])
+        return x @ params["out"]["w"] + params["out"]["b"]
+
+    return params, forward
 
 
 def perceptron_ops():

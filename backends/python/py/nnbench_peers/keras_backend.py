@@ -41,6 +41,8 @@ import time
 
 import numpy as np
 
+from . import lenet
+
 FRAMEWORK = "keras"
 
 _modules_cache = None
@@ -418,30 +420,43 @@ class Trainer:
 
 
 def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
-    """One epoch as a plain Keras script trains it: a `keras.Sequential` of two Dense layers,
-    `keras.optimizers.Adam`, SparseCategoricalCrossentropy, a `tf.function` GradientTape step,
-    batches from a seeded numpy permutation, full batches only. The step is traced before the
-    clock starts (as the harness's trainer traces at build)."""
+    """One epoch as a plain Keras script trains it: a `keras.Sequential` (two Dense layers, or
+    LeNet-5 on channels_last images, see `_lenet`), `keras.optimizers.Adam`,
+    SparseCategoricalCrossentropy, a `tf.function` GradientTape step, batches from a seeded
+    numpy permutation, full batches only. The step is traced before the clock starts (as the
+    harness's trainer traces at build)."""
     tf, keras = _modules()
     network = spec["network"]
     adam = spec["run"]["optimizer"]["kind"]
-    hidden = network["layers"][0]
-    model = keras.Sequential([
-        keras.Input(shape=(hidden["fan_in"],)),
-        keras.layers.Dense(hidden["fan_out"], activation="relu",
-                           kernel_initializer=keras.initializers.GlorotUniform(seed=seed)),
-        keras.layers.Dense(network["outputs"],
-                           kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1)),
-    ])
-    if init is not None:
-        model.layers[0].set_weights([init["0.weight"], init["0.bias"]])
-        model.layers[1].set_weights([init["1.weight"], init["1.bias"]])
+    inputs = np.asarray(x, dtype=np.float32)
+    if lenet.is_convolutional(network):
+        if init is not None:
+            raise ValueError("the hand-written LeNet-5 starts from Keras's own init")
+        model = _lenet(network, seed)
+        # The images as a user's dataset holds them for Keras's channels_last default.
+        image = network["layers"][0]["input"]
+        inputs = np.ascontiguousarray(
+            inputs.reshape(-1, image["channels"], image["height"], image["width"])
+            .transpose(0, 2, 3, 1)
+        )
+    else:
+        hidden = network["layers"][0]
+        model = keras.Sequential([
+            keras.Input(shape=(hidden["fan_in"],)),
+            keras.layers.Dense(hidden["fan_out"], activation="relu",
+                               kernel_initializer=keras.initializers.GlorotUniform(seed=seed)),
+            keras.layers.Dense(network["outputs"],
+                               kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1)),
+        ])
+        if init is not None:
+            model.layers[0].set_weights([init["0.weight"], init["0.bias"]])
+            model.layers[1].set_weights([init["1.weight"], init["1.bias"]])
     optimizer = keras.optimizers.Adam(learning_rate=lr, beta_1=adam["beta1"],
                                       beta_2=adam["beta2"], epsilon=adam["epsilon"])
     optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, hidden["fan_in"]], tf.float32),
+    @tf.function(input_signature=[tf.TensorSpec([None, *inputs.shape[1:]], tf.float32),
                                   tf.TensorSpec([None], tf.int32)])
     def train_step(x, y):
         with tf.GradientTape() as tape:
@@ -451,7 +466,6 @@ def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
         return loss
 
     train_step.get_concrete_function()
-    inputs = np.asarray(x, dtype=np.float32)
     classes = np.asarray(labels, dtype=np.int32)
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
@@ -460,6 +474,38 @@ def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
         rows = order[start:start + batch_size]
         float(train_step(inputs[rows], classes[rows]))
     return time.perf_counter() - started
+
+
+def _lenet(network, seed):
+    """mnist_cnn's LeNet-5 built as Keras's mnist_convnet example builds its CNN: a
+    `keras.Sequential` of Conv2D (with its activation), MaxPooling2D, Flatten and Dense on
+    channels_last images, each kernel Glorot uniform (Keras's default) seeded, with the spec's
+    widths. Keras pads only "valid" or "same"; another integer padding is ZeroPadding2D first."""
+    _, keras = _modules()
+    conv1, pool1, conv2, pool2, dense1, dense2, output = lenet.layers(network)
+    image = conv1["input"]
+    layers = [keras.Input(shape=(image["height"], image["width"], image["channels"]))]
+    for offset, (conv, pool) in enumerate(((conv1, pool1), (conv2, pool2))):
+        k, pad = conv["kernel_size"], conv["padding"]
+        if pad == 0:
+            padding = "valid"
+        elif 2 * pad == k - 1:
+            padding = "same"
+        else:
+            layers.append(keras.layers.ZeroPadding2D(pad))
+            padding = "valid"
+        layers.append(keras.layers.Conv2D(
+            conv["output"]["channels"], k, padding=padding, activation="relu",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + offset),
+        ))
+        layers.append(keras.layers.MaxPooling2D(pool["size"]))
+    layers.append(keras.layers.Flatten())
+    for offset, dense in enumerate((dense1, dense2, output), start=2):
+        layers.append(keras.layers.Dense(
+            dense["fan_out"], activation="relu" if dense is not output else None,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + offset),
+        ))
+    return keras.Sequential(layers)
 
 
 def perceptron_ops():

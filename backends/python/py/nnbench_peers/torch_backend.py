@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from . import lenet
+
 FRAMEWORK = "pytorch"
 
 _torch = None
@@ -270,27 +272,36 @@ class Trainer:
 
 
 def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
-    """One epoch as a plain PyTorch script trains it: nn.Sequential, Adam, cross-entropy,
-    batches from a seeded `torch.randperm` each gathered by indexing (what a DataLoader over a
-    TensorDataset yields, without its per-row collation), full batches only."""
+    """One epoch as a plain PyTorch script trains it: nn.Sequential (the MLP, or LeNet-5 on
+    NCHW images, see `_lenet`), Adam, cross-entropy, batches from a seeded `torch.randperm` each
+    gathered by indexing (what a DataLoader over a TensorDataset yields, without its per-row
+    collation), full batches only."""
     torch = _t()
     nn = torch.nn
     network = spec["network"]
     adam = spec["run"]["optimizer"]["kind"]
     torch.manual_seed(seed)
-    hidden = network["layers"][0]
-    model = nn.Sequential(
-        nn.Linear(hidden["fan_in"], hidden["fan_out"]),
-        nn.ReLU(),
-        nn.Linear(hidden["fan_out"], network["outputs"]),
-    )
-    if init is not None:
-        _load_sequential(model, init)
+    inputs = torch.from_numpy(x)
+    if lenet.is_convolutional(network):
+        if init is not None:
+            raise ValueError("the hand-written LeNet-5 starts from PyTorch's own init")
+        model = _lenet(network)
+        # The images as a user's dataset holds them: [N, C, H, W].
+        image = network["layers"][0]["input"]
+        inputs = inputs.reshape(-1, image["channels"], image["height"], image["width"])
+    else:
+        hidden = network["layers"][0]
+        model = nn.Sequential(
+            nn.Linear(hidden["fan_in"], hidden["fan_out"]),
+            nn.ReLU(),
+            nn.Linear(hidden["fan_out"], network["outputs"]),
+        )
+        if init is not None:
+            _load_sequential(model, init)
     optimizer = torch.optim.Adam(
         model.parameters(), lr=lr, betas=(adam["beta1"], adam["beta2"]), eps=adam["epsilon"]
     )
     loss_fn = nn.CrossEntropyLoss()
-    inputs = torch.from_numpy(x)
     classes = torch.from_numpy(labels.astype(np.int64))
     generator = torch.Generator().manual_seed(seed)
     started = time.perf_counter()
@@ -303,6 +314,29 @@ def hand_written_epoch(spec, init, x, labels, targets, batch_size, seed, lr):
         optimizer.step()
         loss.item()
     return time.perf_counter() - started
+
+
+def _lenet(network):
+    """mnist_cnn's LeNet-5 as a PyTorch user writes it: an nn.Sequential of nn.Conv2d,
+    nn.MaxPool2d, nn.Flatten and nn.Linear on NCHW images, with the spec's widths."""
+    nn = _t().nn
+    conv1, pool1, conv2, pool2, dense1, dense2, output = lenet.layers(network)
+    return nn.Sequential(
+        nn.Conv2d(conv1["input"]["channels"], conv1["output"]["channels"],
+                  conv1["kernel_size"], padding=conv1["padding"]),
+        nn.ReLU(),
+        nn.MaxPool2d(pool1["size"]),
+        nn.Conv2d(conv2["input"]["channels"], conv2["output"]["channels"],
+                  conv2["kernel_size"], padding=conv2["padding"]),
+        nn.ReLU(),
+        nn.MaxPool2d(pool2["size"]),
+        nn.Flatten(),
+        nn.Linear(dense1["fan_in"], dense1["fan_out"]),
+        nn.ReLU(),
+        nn.Linear(dense2["fan_in"], dense2["fan_out"]),
+        nn.ReLU(),
+        nn.Linear(output["fan_in"], output["fan_out"]),
+    )
 
 
 def _load_sequential(model, init):

@@ -305,3 +305,47 @@ def test_versions_name_the_framework(backend):
     versions = backend.versions()
     assert all(isinstance(v, str) for v in versions.values())
     assert {"jax": "jax", "keras": "keras"}[backend.FRAMEWORK] in versions
+
+
+def lenet_network():
+    """core's Network of mnist_cnn: LeNet-5 on [1, 28, 28] images."""
+    def image(channels, side):
+        return {"channels": channels, "height": side, "width": side}
+
+    def conv(c_in, side_in, c_out, side_out, padding):
+        return {"type": "conv2d", "input": image(c_in, side_in), "output": image(c_out, side_out),
+                "kernel_size": 5, "stride": 1, "padding": padding, "activation": "relu"}
+
+    def pool(channels, side):
+        return {"type": "max_pool2d", "input": image(channels, side),
+                "output": image(channels, side // 2), "size": 2, "stride": 2}
+
+    def dense(fan_in, fan_out, activation):
+        return {"type": "dense", "fan_in": fan_in, "fan_out": fan_out, "activation": activation}
+
+    layers = [conv(1, 28, 6, 28, 2), pool(6, 28), conv(6, 14, 16, 10, 0), pool(16, 10),
+              {"type": "flatten", "width": 400}, dense(400, 120, "relu"), dense(120, 84, "relu"),
+              dense(84, 10, "identity")]
+    return {"inputs": 784, "input_shape": [1, 28, 28], "outputs": 10, "layers": layers,
+            "head": "softmax_cross_entropy"}
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "jax", "keras"])
+def test_hand_written_epoch_builds_lenet(framework):
+    module = load(framework)
+    run = run_spec(ADAM, lr=1e-3)
+    x, labels, targets = data(256, 784, 10, 10)
+    seconds = module.hand_written_epoch({"run": run, "network": lenet_network()}, None, x,
+                                        labels, targets, 32, 7, 1e-3)
+    assert isinstance(seconds, float) and 0 < seconds < 60
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "jax", "keras"])
+def test_hand_written_epoch_names_a_cnn_that_is_not_lenet(framework):
+    module = load(framework)
+    net = lenet_network()
+    del net["layers"][2:4]  # one convolution and pool fewer
+    x, labels, targets = data(64, 784, 10, 10)
+    with pytest.raises(ValueError, match="builds LeNet-5"):
+        module.hand_written_epoch({"run": run_spec(ADAM), "network": net}, None, x, labels,
+                                  targets, 32, 7, 1e-3)
