@@ -209,7 +209,11 @@ pub fn parse_table<R: Table>(bytes: &[u8], path: &Path) -> Result<Vec<R>, RunFol
         }
     };
     let expected = columns::<R>();
-    if let Some(missing) = expected.iter().find(|c| !header.iter().any(|h| h == **c)) {
+    if let Some(missing) = expected
+        .iter()
+        .filter(|c| !R::ADDED.contains(c))
+        .find(|c| !header.iter().any(|h| h == **c))
+    {
         return Err(at(
             Some(1),
             Some(missing),
@@ -328,6 +332,7 @@ pub fn unit_record(
         variant: unit.variant.clone(),
         backend: unit.backend.clone(),
         seed: unit.seed,
+        jobs: unit.jobs,
         outcome,
     })
 }
