@@ -89,6 +89,8 @@ pub struct ScenarioArgs {
     #[arg(long)]
     pub export_replay: bool,
     #[command(flatten)]
+    pub jobs: JobsArgs,
+    #[command(flatten)]
     pub data: DataArgs,
 }
 
@@ -108,7 +110,20 @@ pub struct CourseArgs {
     #[arg(long, value_name = "COURSE_DIR")]
     pub resume: Option<PathBuf>,
     #[command(flatten)]
+    pub jobs: JobsArgs,
+    #[command(flatten)]
     pub data: DataArgs,
+}
+
+/// `--jobs N` of the commands that run units (`scenario`, `course`).
+#[derive(Debug, Args, Default)]
+pub struct JobsArgs {
+    /// Run up to N units side by side (default 1: one at a time). Results and CSV rows are
+    /// those of a one-at-a-time run, in the same order; times are not: every row measured
+    /// this way says so in its `jobs` column, and the report too. Warns when N × the
+    /// scenario's threads exceeds the cores
+    #[arg(long, value_name = "N", default_value_t = Jobs::ONE)]
+    pub jobs: Jobs,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +203,10 @@ pub struct BenchArgs {
     /// results/bench/<run-id>
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Only 1 is accepted: bench never shares the machine, it measures one backend at a time
+    /// (`--jobs` runs units side by side in `scenario` and `course`)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = bench_jobs)]
+    pub jobs: u64,
     /// Measure only this backend (on the first workload and thread count given) and print its
     /// row as JSON (what each child process runs)
     #[arg(long, hide = true)]
@@ -305,6 +324,58 @@ impl OverrideArgs {
     }
 }
 
+/// `--jobs N`: how many units run side by side, from 1 to [`Jobs::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Jobs(pub usize);
+
+impl Jobs {
+    pub const ONE: Jobs = Jobs(1);
+    /// More units at once than any machine this runs on has cores for.
+    pub const MAX: usize = 256;
+
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+impl Default for Jobs {
+    fn default() -> Jobs {
+        Jobs::ONE
+    }
+}
+
+impl fmt::Display for Jobs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl FromStr for Jobs {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Jobs, String> {
+        match text.trim().parse::<usize>() {
+            Ok(n) if (1..=Jobs::MAX).contains(&n) => Ok(Jobs(n)),
+            _ => Err(format!(
+                "`{text}`: expected a whole number of units to run side by side, from 1 to {} \
+                 (e.g. --jobs 2)",
+                Jobs::MAX
+            )),
+        }
+    }
+}
+
+/// `nnbench bench --jobs`: 1, or a refusal that says why.
+fn bench_jobs(text: &str) -> Result<u64, String> {
+    match text.trim() {
+        "1" => Ok(1),
+        _ => Err(format!(
+            "`{text}`: bench never shares the machine: it measures one backend at a time, alone, \
+             so only 1 is allowed (--jobs runs units side by side in `scenario` and `course`)"
+        )),
+    }
+}
+
 fn integer(value: u64) -> toml::Value {
     toml::Value::Integer(i64::try_from(value).unwrap_or(i64::MAX))
 }
@@ -362,6 +433,23 @@ mod tests {
         for bad in ["0/3", "4/3", "1/0", "x/2", "3", "", "1/2/3"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn jobs_are_a_whole_number_from_one_to_the_maximum() {
+        assert_eq!("1".parse::<Jobs>(), Ok(Jobs(1)));
+        assert_eq!(" 4 ".parse::<Jobs>(), Ok(Jobs(4)));
+        assert_eq!(Jobs::MAX.to_string().parse::<Jobs>(), Ok(Jobs(Jobs::MAX)));
+        for bad in ["0", "-1", "x", "", "1.5", "257"] {
+            let error = bad.parse::<Jobs>().unwrap_err();
+            assert!(error.contains("from 1 to 256"), "{bad}: {error}");
+        }
+        assert_eq!(bench_jobs("1"), Ok(1));
+        assert!(
+            bench_jobs("2")
+                .unwrap_err()
+                .contains("never shares the machine")
+        );
     }
 
     #[test]

@@ -139,9 +139,13 @@ fn run_scenario(args: &ScenarioArgs) -> Result<()> {
             shard: args.shard,
             backends: None,
             export_replay: args.export_replay,
+            jobs: args.jobs.jobs,
         },
     )?;
     println!("\n{}", summary::terminal_table(&result.summary));
+    if let Some(note) = summary::jobs_note(&result.summary) {
+        println!("{note}");
+    }
     println!("results: {}", result.dir.display());
     Ok(())
 }

@@ -18,7 +18,7 @@ use nnbench_core::spec::Scenario;
 use nnbench_core::train::Status;
 use serde::{Deserialize, Serialize};
 
-use crate::args::{CourseArgs, OverrideArgs};
+use crate::args::{CourseArgs, Jobs, OverrideArgs};
 use crate::progress::Mode;
 use crate::report::RunData;
 use crate::report::plots::SOLVED;
@@ -1006,7 +1006,7 @@ pub fn command(args: &CourseArgs) -> Result<bool> {
     for (index, planned) in plan.scenarios.iter().enumerate() {
         let folder = dir.join(&planned.folder);
         eprintln!("\n[{}/{total}] {}", index + 1, planned.name);
-        let outcome = match run_one(planned, &folder, &overrides, &data) {
+        let outcome = match run_one(planned, &folder, &overrides, &data, args.jobs.jobs) {
             Ok(evidence) => Outcome::Ran(Box::new(evidence)),
             Err(error) => {
                 eprintln!("error: {}: {error:#}", planned.name);
@@ -1075,6 +1075,7 @@ fn run_one(
     folder: &Path,
     overrides: &OverrideArgs,
     data: &nnbench_core::data::DataOptions,
+    jobs: Jobs,
 ) -> Result<Evidence> {
     let (scenario, text) = scenarios::load(&planned.name, overrides)?;
     let started = folder.join(<UnitRow as Table>::FILE).is_file();
@@ -1112,6 +1113,7 @@ fn run_one(
         },
         &runner::RunOptions {
             resume,
+            jobs,
             ..runner::RunOptions::default()
         },
     )?;
@@ -1257,6 +1259,28 @@ fn index(dir: &Path, plan: &Plan, scenarios: &[Option<Scenario>], outcomes: &[Ou
         );
     }
     out.push_str(&format!("Options: {}.\n\n", options_text(plan)));
+    let shared: Vec<(&str, u64)> = plan
+        .scenarios
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(planned, outcome)| match outcome {
+            Outcome::Ran(evidence) => {
+                let jobs = evidence.data.units.iter().map(|u| u.jobs).max()?;
+                (jobs > 1).then_some((planned.name.as_str(), jobs))
+            }
+            Outcome::Failed(_) => None,
+        })
+        .collect();
+    if let Some(most) = shared.iter().map(|(_, jobs)| *jobs).max() {
+        out.push_str(&format!(
+            "**Times shared the machine:** units ran up to {most} side by side (`--jobs`) in \
+             {} of the {} scenarios, so their epoch times are not those of a unit alone \
+             (each report says so; the `jobs` column of the CSV files says under how many \
+             each row was measured).\n\n",
+            shared.len(),
+            plan.scenarios.len()
+        ));
+    }
     let held_mark = |held: Option<bool>| match held {
         Some(true) => "yes",
         Some(false) => "**no**",

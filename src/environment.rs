@@ -23,6 +23,10 @@ pub struct Environment {
     pub thread_env: String,
     /// Intra-op threads the scenario asked every backend for.
     pub threads: usize,
+    /// Units run side by side (`--jobs`) when the run started: above 1, every epoch time was
+    /// measured sharing the machine with other units of the run (each CSV row says under how
+    /// many in its `jobs` column; a resumed run may have used another count).
+    pub jobs: usize,
     pub os: String,
     pub rustc: &'static str,
     pub build_profile: &'static str,
@@ -35,7 +39,7 @@ pub struct Environment {
 }
 
 impl Environment {
-    pub fn capture(threads: usize) -> Environment {
+    pub fn capture(threads: usize, jobs: usize) -> Environment {
         Environment {
             nnbench_version: env!("CARGO_PKG_VERSION"),
             started_at: clock::iso8601(),
@@ -45,6 +49,7 @@ impl Environment {
             gemm_kernels: GEMM_KERNELS.to_string(),
             thread_env: thread_env(),
             threads,
+            jobs,
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             rustc: env!("NNBENCH_RUSTC_VERSION"),
             build_profile: env!("NNBENCH_PROFILE"),
@@ -63,8 +68,13 @@ impl Environment {
 
     /// One line for terminals and reports.
     pub fn one_line(&self) -> String {
+        let jobs = if self.jobs > 1 {
+            format!(", {} units side by side", self.jobs)
+        } else {
+            String::new()
+        };
         format!(
-            "{} ({} cores), {} thread(s), {} build (opt-level {}), {}, commit {}",
+            "{} ({} cores), {} thread(s){jobs}, {} build (opt-level {}), {}, commit {}",
             self.cpu_model,
             self.cores,
             self.threads,

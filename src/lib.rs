@@ -8,6 +8,7 @@
 //!   with; [`environment`]: the machine and build a run happened on; [`scenarios`]: finding
 //!   and loading scenario files;
 //! - [`run_folder`]: the run folder's files — their schema, the one writer, the one reader;
+//!   [`jobs`]: units run side by side (`--jobs`), their results handed on in unit order;
 //! - [`summary`]: the aggregated table; [`sink`]: where a run's events go (CSV, progress,
 //!   report); [`progress`]: terminal output; [`report`]: `report.md`, plots, `compare`;
 //! - the commands: [`runner`] (`scenario`), [`course`], [`merge`], [`bench`], [`parity`], and the
@@ -21,6 +22,7 @@ pub mod clock;
 pub mod course;
 pub mod environment;
 pub mod exit_codes;
+pub mod jobs;
 pub mod merge;
 pub mod parity;
 pub mod progress;

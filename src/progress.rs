@@ -4,9 +4,9 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nnbench_core::data::fetch::FetchProgress;
-use nnbench_core::train::{EpochRecord, StepEvent, UnitOutcome};
+use nnbench_core::train::{EpochRecord, Observer, StepEvent, UnitOutcome};
 
 use crate::run_folder::UnitRecord;
 use crate::sink::Sink;
@@ -33,23 +33,52 @@ impl Mode {
     }
 }
 
-/// Progress of a run's units: a bar per unit on a terminal, else a line per epoch, and a line
-/// per finished unit with its status, test accuracy and epoch time.
+/// Progress of a run's units: hands each unit a [`ProgressSink`]. Units run side by side
+/// (`--jobs`) on a terminal get a bar each, one line per bar, redrawn together; as plain lines,
+/// each line names its unit.
+pub struct RunProgress {
+    mode: Mode,
+    bars: Option<MultiProgress>,
+}
+
+impl RunProgress {
+    pub fn new(mode: Mode, jobs: usize) -> RunProgress {
+        RunProgress {
+            mode,
+            bars: (mode == Mode::Bars && jobs > 1).then(MultiProgress::new),
+        }
+    }
+
+    /// The progress of one unit.
+    pub fn for_unit(&self) -> ProgressSink {
+        ProgressSink {
+            mode: self.mode,
+            label: String::new(),
+            epochs: 0,
+            bar: None,
+            bars: self.bars.clone(),
+        }
+    }
+}
+
+/// Progress of one unit: a bar on a terminal, else a line per epoch, and a line when it ends
+/// with its status, test accuracy and epoch time.
 pub struct ProgressSink {
     mode: Mode,
     label: String,
     epochs: usize,
     bar: Option<ProgressBar>,
+    /// The bars of the units running side by side, this one's among them.
+    bars: Option<MultiProgress>,
 }
 
-impl ProgressSink {
-    pub fn new(mode: Mode) -> ProgressSink {
-        ProgressSink {
-            mode,
-            label: String::new(),
-            epochs: 0,
-            bar: None,
-        }
+impl Observer for ProgressSink {
+    fn step_finished(&mut self, event: &StepEvent) {
+        Sink::step_finished(self, event);
+    }
+
+    fn epoch_finished(&mut self, record: &EpochRecord) {
+        Sink::epoch_finished(self, record);
     }
 }
 
@@ -73,7 +102,10 @@ impl Sink for ProgressSink {
                 .progress_chars("=> "),
             );
             bar.set_prefix(self.label.clone());
-            bar
+            match &self.bars {
+                Some(bars) => bars.add(bar),
+                None => bar,
+            }
         });
         bar.inc(1);
         if event.step == 1 || event.step == event.steps_per_epoch {
@@ -105,9 +137,17 @@ impl Sink for ProgressSink {
     fn unit_finished(&mut self, unit: &UnitRecord) -> anyhow::Result<()> {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
+            if let Some(bars) = &self.bars {
+                bars.remove(&bar);
+            }
         }
-        if self.mode != Mode::Silent {
-            eprintln!("{}", unit_line(&self.label, &unit.outcome));
+        match (&self.bars, self.mode) {
+            (_, Mode::Silent) => {}
+            // Printed above the bars of the units still running.
+            (Some(bars), _) => {
+                let _ = bars.println(unit_line(&self.label, &unit.outcome));
+            }
+            (None, _) => eprintln!("{}", unit_line(&self.label, &unit.outcome)),
         }
         Ok(())
     }

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use nnbench_core::data::{self, DataOptions, Dataset};
-use nnbench_core::spec::{DatasetSpec, Scenario};
+use nnbench_core::spec::{DatasetSpec, Scenario, Variant};
 use nnbench_core::train::{self, Status, UnitOutcome, UnitRequest};
 
-use crate::args::Shard;
+use crate::args::{Jobs, Shard};
 use crate::environment::Environment;
-use crate::progress::{DownloadProgress, Mode, ProgressSink};
+use crate::progress::{DownloadProgress, Mode, RunProgress};
 use crate::registry;
 use crate::report::ReportSink;
 use crate::run_folder::boundary::Probe;
@@ -51,6 +51,8 @@ pub struct RunOptions<'a> {
     /// `--export-replay`: write every variant's and seed's replay files (see
     /// [`crate::replay`]).
     pub export_replay: bool,
+    /// `--jobs N`: run up to N units side by side (see [`crate::jobs`]).
+    pub jobs: Jobs,
 }
 
 pub struct RunResult {
@@ -79,7 +81,7 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
         .variants
         .first()
         .map_or(1, |variant| variant.run.threads);
-    let environment = Environment::capture(threads);
+    let environment = Environment::capture(threads, options.jobs.get());
 
     // Data first: a missing dataset should fail before any folder is created.
     let downloads = DownloadProgress::new(request.progress);
@@ -112,9 +114,8 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
         }
     };
     let mut csv = CsvSink::new(RunWriter::open(&dir)?);
-    let mut progress = ProgressSink::new(request.progress);
     let mut report = ReportSink::new(&dir);
-    let mut sinks = Fanout(vec![&mut progress, &mut csv, &mut report]);
+    let mut sinks = Fanout(vec![&mut csv, &mut report]);
 
     // The units to run now: this shard's, less those a resumed run finished.
     let order = shard::units(scenario);
@@ -127,7 +128,6 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
         })
         .map(|(_, key)| key)
         .collect();
-    let total_units = todo.len();
     let built = match &options.backends {
         Some(_) => Vec::new(),
         None => registry::built(),
@@ -136,7 +136,12 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
     let time_limit = scenario
         .unit_time_limit_s
         .and_then(|s| Duration::try_from_secs_f64(s).ok());
-    let mut done_now = 0usize;
+    let jobs = options.jobs.get();
+    warn_if_oversubscribed(scenario, jobs, environment.cores, todo.len());
+
+    // Every variant's dataset, probe grid and replay files before any unit: units of several
+    // variants may run side by side.
+    let mut prepared = Vec::with_capacity(scenario.variants.len());
     for variant in &scenario.variants {
         let dataset = &datasets
             .iter()
@@ -151,49 +156,65 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
                 crate::replay::write(&dir, variant, dataset, seed)?;
             }
         }
-        for backend_name in &variant.run.backends {
-            let backend = backends.iter().find(|b| b.name() == backend_name.as_str());
-            for &seed in &variant.run.training.seeds {
-                let wanted = todo.iter().any(|key| {
-                    key.variant == variant.name && key.backend == *backend_name && key.seed == seed
-                });
-                if !wanted {
-                    continue;
-                }
-                done_now += 1;
-                sinks.unit_started(
-                    &format!(
-                        "[{done_now}/{total_units}] {} · {backend_name} · seed {seed}",
-                        variant.name
-                    ),
-                    variant.run.training.epochs,
-                );
-                let outcome = match &backend {
-                    None => UnitOutcome::without_training(
-                        Status::NotBuilt,
-                        registry::not_built_reason(backend_name),
-                    ),
-                    Some(backend) => train::run_unit(
-                        &***backend,
-                        &UnitRequest {
-                            time_limit,
-                            probe: probe.as_ref().map(|p| p.inputs.as_slice()),
-                            ..UnitRequest::new(&variant.run, dataset, seed)
-                        },
-                        &mut sinks,
-                    ),
-                };
-                let unit = UnitRecord {
-                    variant: variant.name.clone(),
-                    backend: backend_name.clone(),
-                    seed,
-                    outcome,
-                };
-                sinks.unit_finished(&unit)?;
-                units.push(unit);
-            }
-        }
+        prepared.push((variant, dataset, probe));
     }
+    let planned: Vec<(&(&Variant, &Dataset, Option<Probe>), &UnitKey)> = todo
+        .iter()
+        .map(|key| {
+            let variant = prepared
+                .iter()
+                .find(|(variant, ..)| variant.name == key.variant)
+                .expect("a unit of the scenario");
+            (variant, *key)
+        })
+        .collect();
+    let total_units = planned.len();
+    let progress = RunProgress::new(request.progress, jobs);
+    let run_one = |index: usize| {
+        let ((variant, dataset, probe), key) = planned[index];
+        let mut progress = progress.for_unit();
+        progress.unit_started(
+            &format!(
+                "[{}/{total_units}] {} · {} · seed {}",
+                index + 1,
+                variant.name,
+                key.backend,
+                key.seed
+            ),
+            variant.run.training.epochs,
+        );
+        let backend = backends.iter().find(|b| b.name() == key.backend.as_str());
+        let outcome = match backend {
+            None => UnitOutcome::without_training(
+                Status::NotBuilt,
+                registry::not_built_reason(&key.backend),
+            ),
+            Some(backend) => train::run_unit(
+                &**backend,
+                &UnitRequest {
+                    time_limit,
+                    probe: probe.as_ref().map(|p| p.inputs.as_slice()),
+                    ..UnitRequest::new(&variant.run, dataset, key.seed)
+                },
+                &mut progress,
+            ),
+        };
+        let unit = UnitRecord {
+            variant: key.variant.clone(),
+            backend: key.backend.clone(),
+            seed: key.seed,
+            jobs: jobs as u64,
+            outcome,
+        };
+        // Progress says when the unit ended; the files take it in unit order.
+        let _ = progress.unit_finished(&unit);
+        unit
+    };
+    crate::jobs::run_in_order(total_units, jobs, run_one, |_, unit| {
+        sinks.unit_finished(&unit)?;
+        units.push(unit);
+        Ok(())
+    })?;
 
     // Finished units of earlier attempts first came from the files: put every unit back in
     // the stable order, so a resumed run summarizes exactly as an uninterrupted one.
@@ -211,6 +232,26 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
         summary,
         environment,
     })
+}
+
+/// Warns when the units run side by side ask for more threads than the machine has cores:
+/// they then wait for each other's cores, and their epoch times show it. Not an error: on a
+/// shared machine that may be the point (small units barely use their threads).
+fn warn_if_oversubscribed(scenario: &Scenario, jobs: usize, cores: usize, units: usize) {
+    let threads = scenario
+        .variants
+        .iter()
+        .map(|variant| variant.run.threads)
+        .max()
+        .unwrap_or(1);
+    let side_by_side = jobs.min(units);
+    if side_by_side > 1 && side_by_side * threads > cores {
+        eprintln!(
+            "warning: --jobs {jobs} runs {side_by_side} units side by side with up to \
+             {threads} thread(s) each on {cores} core(s): they will wait for each other's \
+             cores, and their epoch times (marked `jobs` = {jobs}) will show it"
+        );
+    }
 }
 
 /// Reads the run folder to resume and checks it ran this scenario (and this shard).

@@ -2,7 +2,9 @@
 //! [`Sink`]s, and each sink keeps what it is for. The CSV files ([`CsvSink`], here), the
 //! terminal progress (`progress::ProgressSink`) and the report (`report::ReportSink`) are the
 //! implementations, each beside what it writes; a new output is a new sink, not a change to
-//! the runner.
+//! the runner. A unit's own events (it started, its steps and epochs) go to its progress on the
+//! thread that runs it; finished units reach the other sinks in unit order, whether units ran
+//! one at a time or side by side (`--jobs`).
 
 use anyhow::Result;
 use nnbench_core::data::Dataset;
@@ -13,8 +15,9 @@ use crate::run_folder::{RunWriter, SummaryRow, UnitRecord};
 
 /// One consumer of a run's events. Every method has a default that does nothing.
 pub trait Sink: Send {
-    /// A variant's units are about to run on `dataset`; `probe` is the grid its 2-D networks
-    /// will be probed on.
+    /// Once per variant, before any unit runs (units of several variants may run side by
+    /// side): its units will run on `dataset`; `probe` is the grid its 2-D networks will be
+    /// probed on.
     fn variant_started(
         &mut self,
         _variant: &str,
@@ -106,14 +109,15 @@ impl Observer for Fanout<'_> {
 /// per 2-D variant, `summary.csv` at the end.
 pub struct CsvSink {
     writer: RunWriter,
-    probe: Option<Probe>,
+    /// Each 2-D variant's probe grid, by variant name.
+    probes: Vec<(String, Probe)>,
 }
 
 impl CsvSink {
     pub fn new(writer: RunWriter) -> CsvSink {
         CsvSink {
             writer,
-            probe: None,
+            probes: Vec::new(),
         }
     }
 }
@@ -125,12 +129,19 @@ impl Sink for CsvSink {
         dataset: &Dataset,
         probe: Option<&Probe>,
     ) -> Result<()> {
-        self.probe = probe.cloned();
+        if let Some(probe) = probe {
+            self.probes.push((variant.to_string(), probe.clone()));
+        }
         self.writer.points(variant, dataset)
     }
 
     fn unit_finished(&mut self, unit: &UnitRecord) -> Result<()> {
-        self.writer.record(unit, self.probe.as_ref())
+        let probe = self
+            .probes
+            .iter()
+            .find(|(variant, _)| *variant == unit.variant)
+            .map(|(_, probe)| probe);
+        self.writer.record(unit, probe)
     }
 
     fn run_finished(&mut self, summary: &[SummaryRow]) -> Result<()> {

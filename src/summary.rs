@@ -54,10 +54,26 @@ fn summarize_group(variant: &str, backend: &str, group: &[&UnitRecord]) -> Summa
         test_accuracy_std: std_dev(&accuracies),
         final_train_loss: mean(&final_losses),
         epoch_s_median: median(&epoch_times),
+        jobs: group.iter().map(|u| u.jobs).max().unwrap_or(1),
         reason: failing
             .and_then(|u| u.outcome.reason.clone())
             .unwrap_or_default(),
     }
+}
+
+/// What the times of `rows` are worth when some units ran side by side (`--jobs`): `None`
+/// when every unit ran alone.
+pub fn jobs_note(rows: &[SummaryRow]) -> Option<String> {
+    let most = rows
+        .iter()
+        .map(|row| row.jobs)
+        .max()
+        .filter(|&jobs| jobs > 1)?;
+    Some(format!(
+        "epoch_s: measured with up to {most} units running side by side (--jobs {most}), \
+         sharing the machine: not the time of a unit alone (the `jobs` column of every CSV \
+         file says which rows)"
+    ))
 }
 
 const COLUMNS: [&str; 7] = [

@@ -63,6 +63,7 @@ fn xor_mlp_writes_the_documented_files_and_columns() {
             "test_accuracy_std",
             "final_train_loss",
             "epoch_s_median",
+            "jobs",
             "reason"
         ]
     );
@@ -94,7 +95,8 @@ fn xor_mlp_writes_the_documented_files_and_columns() {
             "step_loss",
             "epoch_s",
             "eval_s",
-            "samples_per_s"
+            "samples_per_s",
+            "jobs"
         ]
     );
     assert!(!rows.is_empty());

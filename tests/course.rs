@@ -1,5 +1,6 @@
-//! `nnbench course --quick`: the whole course in one command, killed half-way and resumed,
-//! runs every scenario and every unit exactly once and writes the index in the course's order.
+//! `nnbench course --quick`: the whole course in one command, killed half-way (running two
+//! units side by side) and resumed, runs every scenario and every unit exactly once and writes
+//! the index in the course's order.
 
 mod common;
 use common::{nnbench, read_csv, stderr};
@@ -84,7 +85,7 @@ fn a_killed_quick_course_resumes_running_every_scenario_and_unit_once() {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_nnbench"))
         .args(COURSE)
-        .args(["--out", path(&course)])
+        .args(["--jobs", "2", "--out", path(&course)])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -157,8 +158,16 @@ fn a_killed_quick_course_resumes_running_every_scenario_and_unit_once() {
         assert_eq!(distinct.len(), keys.len(), "{name}: a unit ran twice");
         assert_eq!(distinct, expected_units(folder), "{name}: every unit");
     }
-    // What had finished before the kill was kept, not run again.
+    // What had finished before the kill was kept, not run again, and says it ran two units
+    // side by side (the resumed run ran one at a time).
     for (folder, units) in &finished_before {
+        let (header, rows) = read_csv(&folder.join("units.csv"));
+        let jobs = header.iter().position(|h| h == "jobs").unwrap();
+        assert!(
+            rows.iter().all(|row| row[jobs] == "2"),
+            "{}",
+            folder.display()
+        );
         assert_eq!(
             &std::fs::read_to_string(folder.join("units.csv")).unwrap(),
             units,

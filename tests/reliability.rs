@@ -17,14 +17,18 @@ use nnbench_core::spec::RunSpec;
 use nnbench_core::spec::parse::{self, LoadOptions};
 use nnbench_core::{Backend, BackendError, Capability, Trainer, TrainerSetup, Unsupported};
 
-/// The rows of a CSV file without its timing columns, which differ from run to run.
+/// The rows of a CSV file without its timing columns, which differ from run to run (and
+/// without `jobs`, which says how the times were measured).
 fn without_timing(path: &Path) -> Vec<Vec<String>> {
     let (header, rows) = read_csv(path);
     let timing: Vec<usize> = header
         .iter()
         .enumerate()
         .filter(|(_, name)| {
-            name.ends_with("_s") || name.ends_with("_s_median") || *name == "samples_per_s"
+            name.ends_with("_s")
+                || name.ends_with("_s_median")
+                || *name == "samples_per_s"
+                || *name == "jobs"
         })
         .map(|(i, _)| i)
         .collect();
@@ -289,7 +293,10 @@ fn shards_merged_equal_the_unsharded_run() {
     let shards: Vec<PathBuf> = (1..=3)
         .map(|k| {
             let out = dir.path().join(format!("shard-{k}"));
-            run_into(&out, &["--shard", &format!("{k}/3")]);
+            let shard = format!("{k}/3");
+            // One shard runs its units side by side: it merges all the same.
+            let jobs = if k == 2 { "2" } else { "1" };
+            run_into(&out, &["--shard", &shard, "--jobs", jobs]);
             out
         })
         .collect();
@@ -372,6 +379,127 @@ fn shards_merged_equal_the_unsharded_run() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Units side by side (--jobs)
+// ---------------------------------------------------------------------------------------
+
+/// XOR (2-D: boundary and points files too) in two variants on every default framework
+/// backend, three seeds: 21 small units. The second variant has dropout and each framework's
+/// own initialisation, which burn draws from a process-wide generator.
+const SIDE_BY_SIDE: &str = r#"
+description = "XOR, for units run side by side"
+backends = ["native", "burn", "candle", "linfa"]
+
+[dataset]
+name = "xor"
+
+[model]
+layers = [{ type = "dense", units = 4, activation = "tanh" }]
+output = "sigmoid_binary_cross_entropy"
+
+[init]
+weights = { scheme = "uniform", limit = 1.0 }
+
+[optimizer]
+kind = "adam"
+learning_rate = 0.05
+beta1 = 0.9
+beta2 = 0.999
+epsilon = 1e-8
+
+[training]
+epochs = 25
+batch_size = "full"
+shuffle = false
+seeds = [0, 1, 2]
+record_grad_norms = true
+
+[sweep]
+net = [
+  { name = "plain" },
+  { name = "dropout_own_init", "backends" = ["native", "burn", "linfa"], "model.layers" = [
+    { type = "dense", units = 8, activation = "tanh" }, { type = "dropout", rate = 0.3 },
+  ], "init.weights" = "framework_default" },
+]
+"#;
+
+#[test]
+fn units_run_side_by_side_write_the_rows_of_units_run_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("side_by_side.toml");
+    std::fs::write(&scenario, SIDE_BY_SIDE).unwrap();
+    let run = |jobs: &str| {
+        let out = dir.path().join(format!("jobs-{jobs}"));
+        let output = nnbench(&[
+            "scenario",
+            path(&scenario),
+            "--jobs",
+            jobs,
+            "--out",
+            path(&out),
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        (out, String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (one, one_stdout) = run("1");
+    let (three, three_stdout) = run("3");
+    assert_eq!(data_rows(&one.join("units.csv")), 21);
+    for file in [
+        "units.csv",
+        "epochs.csv",
+        "summary.csv",
+        "grad_norms.csv",
+        "boundary.csv",
+        "points.csv",
+    ] {
+        assert_eq!(
+            without_timing(&three.join(file)),
+            without_timing(&one.join(file)),
+            "{file}"
+        );
+    }
+    // The dropout variant trained on burn in both (not a row that says why it could not).
+    let (header, units) = read_csv(&three.join("units.csv"));
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert!(
+        units
+            .iter()
+            .any(|row| row[at("variant")].starts_with("dropout")
+                && row[at("backend")] == "burn"
+                && row[at("status")] == "ok")
+    );
+
+    // Every timed row says how it was measured; the report, the console and the
+    // environment too.
+    for (dir, jobs) in [(&one, "1"), (&three, "3")] {
+        for file in ["units.csv", "epochs.csv", "summary.csv"] {
+            let (header, rows) = read_csv(&dir.join(file));
+            let column = header.iter().position(|h| h == "jobs").expect(file);
+            assert!(rows.iter().all(|row| row[column] == jobs), "{file}");
+        }
+        let environment: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("environment.json")).unwrap())
+                .unwrap();
+        assert_eq!(environment["jobs"].to_string(), jobs);
+    }
+    let shared = "Times shared the machine";
+    assert!(
+        std::fs::read_to_string(three.join("report.md"))
+            .unwrap()
+            .contains(shared)
+    );
+    assert!(
+        !std::fs::read_to_string(one.join("report.md"))
+            .unwrap()
+            .contains(shared)
+    );
+    assert!(
+        three_stdout.contains("3 units running side by side"),
+        "{three_stdout}"
+    );
+    assert!(!one_stdout.contains("side by side"), "{one_stdout}");
+}
+
+// ---------------------------------------------------------------------------------------
 // Time limit
 // ---------------------------------------------------------------------------------------
 
@@ -450,6 +578,31 @@ fn bad_command_lines_and_folders_get_their_exit_codes() {
 
     let output = nnbench(&["scenario", "xor_mlp", "--resume", "x", "--out", "y"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+
+    // --jobs names itself and its range; bench refuses to share the machine.
+    for jobs in ["0", "x", "-2", "257"] {
+        for command in ["scenario", "course"] {
+            let mut args = vec![command];
+            if command == "scenario" {
+                args.push("xor_mlp");
+            }
+            args.extend(["--jobs", jobs]);
+            let output = nnbench(&args);
+            assert_eq!(output.status.code(), Some(2), "{jobs}: {}", stderr(&output));
+            let message = stderr(&output);
+            assert!(
+                message.contains("--jobs") && message.contains("from 1 to 256"),
+                "{message}"
+            );
+        }
+    }
+    let output = nnbench(&["bench", "--jobs", "2"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("never shares the machine"),
+        "{}",
+        stderr(&output)
+    );
 
     // A folder whose units.csv is not nnbench's.
     let fake = dir.path().join("fake");

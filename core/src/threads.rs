@@ -1,33 +1,65 @@
 //! Rayon pools shared by the adapters whose frameworks compute on rayon (burn, candle): one
-//! per thread count, made on first use. The harness enters a backend's pool once per unit
-//! ([`Backend::with_threads`](crate::Backend::with_threads)); a trainer's own entries from
-//! inside it then run inline, where entering a pool from outside hands the work to another
-//! thread at every step.
+//! per thread count and job slot, made on first use. The harness enters a backend's pool once
+//! per unit ([`Backend::with_threads`](crate::Backend::with_threads)); a trainer's own entries
+//! from inside it then run inline, where entering a pool from outside hands the work to
+//! another thread at every step.
+//!
+//! Units run side by side (`nnbench scenario --jobs N`) each run in a job slot of their own
+//! ([`in_job_slot`]), and each slot has its own pools: two units entering one pool from two
+//! threads would queue behind each other, and a worker of that pool waiting inside one unit
+//! may pick up the other unit's whole work (rayon steals queued jobs while it waits), which
+//! would count that unit's time in the first one's epoch.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::BackendError;
 
-/// The process's rayon pool of `threads` threads (at least one).
+thread_local! {
+    /// The job slot of the unit running on this thread (0 outside [`in_job_slot`]); the
+    /// workers of a slot's pools carry their slot too.
+    static SLOT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Runs `work` on the calling thread as job slot `slot`: the pools [`rayon_pool`] hands out
+/// inside it are that slot's own.
+pub fn in_job_slot<R>(slot: usize, work: impl FnOnce() -> R) -> R {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SLOT.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SLOT.with(|s| s.replace(slot)));
+    work()
+}
+
+/// The calling thread's rayon pool of `threads` threads (at least one), that of its job slot
+/// (see the module docs).
 pub fn rayon_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, BackendError> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    static POOLS: OnceLock<Mutex<HashMap<(usize, usize), Arc<rayon::ThreadPool>>>> =
+        OnceLock::new();
     let threads = threads.max(1);
+    let slot = SLOT.with(Cell::get);
     let mut pools = POOLS
         .get_or_init(Mutex::default)
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(pool) = pools.get(&threads) {
+    if let Some(pool) = pools.get(&(threads, slot)) {
         return Ok(Arc::clone(pool));
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
+        .start_handler(move |_| SLOT.with(|s| s.set(slot)))
         .build()
         .map_err(|error| BackendError::Framework {
             framework: "rayon",
             message: format!("cannot start {threads} threads: {error}"),
         })?;
-    Ok(Arc::clone(pools.entry(threads).or_insert(Arc::new(pool))))
+    Ok(Arc::clone(
+        pools.entry((threads, slot)).or_insert(Arc::new(pool)),
+    ))
 }
 
 /// Runs `work` inside [`rayon_pool`]`(threads)`, or directly when that pool cannot start (the
@@ -36,5 +68,22 @@ pub fn run_in_rayon_pool(threads: usize, work: &mut (dyn FnMut() + Send)) {
     match rayon_pool(threads) {
         Ok(pool) => pool.install(work),
         Err(_) => work(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_job_slot_has_its_own_pools_and_their_workers_find_them_again() {
+        let main = rayon_pool(2).unwrap();
+        assert!(Arc::ptr_eq(&main, &rayon_pool(2).unwrap()));
+        let other = in_job_slot(3, || rayon_pool(2).unwrap());
+        assert!(!Arc::ptr_eq(&main, &other));
+        // A trainer asking for its pool from inside the slot's pool gets the same one back.
+        let inside = other.install(|| rayon_pool(2).unwrap());
+        assert!(Arc::ptr_eq(&other, &inside));
+        assert!(Arc::ptr_eq(&main, &rayon_pool(2).unwrap()), "slot restored");
     }
 }

@@ -51,7 +51,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let backends = selected(args.backends.as_deref())?;
     let dir = run_folder::create_run_dir(args.out.as_deref(), Path::new("results"), "bench")?;
     let max_threads = args.threads.iter().copied().max().unwrap_or(1) as usize;
-    let environment = Environment::capture(max_threads);
+    let environment = Environment::capture(max_threads, 1);
     run_folder::write_file(
         &dir,
         run_folder::ENVIRONMENT_FILE,
@@ -126,7 +126,7 @@ fn workload_run(workload: BenchWorkload, threads: usize, steps: u64) -> Result<R
 
 /// One row of bench.csv with the machine filled in and nothing measured yet.
 fn empty_row(backend: &str, workload: BenchWorkload, threads: usize, rounds: usize) -> BenchRow {
-    let environment = Environment::capture(threads);
+    let environment = Environment::capture(threads, 1);
     BenchRow {
         workload: workload.name().into(),
         backend: backend.into(),

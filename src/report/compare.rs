@@ -75,11 +75,19 @@ impl Change {
             (Some(x), Some(y)) if x > 0.0 => format!("{x:.4} → {y:.4} (×{:.2})", y / x),
             (x, y) => format!("{} → {}", value(x, 4), value(y, 4)),
         };
-        let note = match (a, b) {
-            (Some(_), None) => "only in a".to_string(),
-            (None, Some(_)) => "only in b".to_string(),
-            _ => String::new(),
-        };
+        let mut notes = Vec::new();
+        match (a, b) {
+            (Some(_), None) => notes.push("only in a".to_string()),
+            (None, Some(_)) => notes.push("only in b".to_string()),
+            _ => {}
+        }
+        // A time measured with units side by side is not a unit's time alone.
+        for (name, row) in [("a", a), ("b", b)] {
+            if let Some(row) = row.filter(|row| row.jobs > 1) {
+                notes.push(format!("{name}'s epoch_s under --jobs {}", row.jobs));
+            }
+        }
+        let note = notes.join("; ");
         [
             self.variant.clone(),
             self.backend.clone(),

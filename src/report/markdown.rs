@@ -117,6 +117,15 @@ fn summary(out: &mut String, data: &RunData) {
          scored on the whole training split; `gap` is final train accuracy − test accuracy and \
          `loss gap` test loss − final train loss (overfitting shows in both).\n\n",
     );
+    let jobs = data.units.iter().map(|u| u.jobs).max().unwrap_or(1);
+    if jobs > 1 {
+        out.push_str(&format!(
+            "**Times shared the machine:** up to {jobs} units ran side by side (`--jobs \
+             {jobs}`), so `epoch_s` is a unit's time while other units used the same cores, \
+             not its time alone (the `jobs` column of `units.csv` and `epochs.csv` says under \
+             how many each was measured). Measure speed with `--jobs 1` or `nnbench bench`.\n\n"
+        ));
+    }
     out.push_str("| variant | backend | status | seeds | test_accuracy | 95 % interval | final train_accuracy | final train_loss | gap | loss gap | solved | converged | epoch_s (median) | reason |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for line in &data.summary {
         let units: Vec<_> = data

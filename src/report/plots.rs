@@ -519,15 +519,20 @@ fn epoch_time(data: &RunData) -> Result<Option<Plot>> {
         backends,
         bars,
     };
+    // Times measured with units side by side (`--jobs`) say so on the picture itself.
+    let shared = match units.iter().map(|u| u.jobs).max().unwrap_or(1) {
+        1 => String::new(),
+        jobs => format!(", {jobs} units side by side"),
+    };
     let svg = draw_bars(
         &bars,
-        "Seconds per epoch (median; dots: one per seed)",
+        &format!("Seconds per epoch (median; dots: one per seed{shared})"),
         "s / epoch",
         (top * 1.15).max(1e-6),
     )?;
     Ok(Some(Plot {
         file: "epoch_time.svg".into(),
-        title: "Seconds per epoch per variant and backend".into(),
+        title: format!("Seconds per epoch per variant and backend{shared}"),
         svg,
     }))
 }

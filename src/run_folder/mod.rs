@@ -49,7 +49,8 @@ const OTHER_FILES: [(&str, &str); 5] = [
     ),
     (
         ENVIRONMENT_FILE,
-        "CPU, cores, threads, rustc, build profile, git commit, framework versions",
+        "CPU, cores, threads, units run side by side (`--jobs`), rustc, build profile, git \
+         commit, framework versions",
     ),
     (
         RUN_FILE,
@@ -144,6 +145,8 @@ pub struct UnitRecord {
     pub variant: String,
     pub backend: String,
     pub seed: u64,
+    /// Units of the run that ran side by side with it (`--jobs`; see [`UnitRow::jobs`]).
+    pub jobs: u64,
     pub outcome: UnitOutcome,
 }
 

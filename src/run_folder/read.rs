@@ -211,7 +211,11 @@ pub fn parse_table<R: Table>(bytes: &[u8], path: &Path) -> Result<Vec<R>, RunFol
         }
     };
     let expected = columns::<R>();
-    if let Some(missing) = expected.iter().find(|c| !header.iter().any(|h| h == **c)) {
+    if let Some(missing) = expected
+        .iter()
+        .filter(|c| !R::ADDED.contains(c))
+        .find(|c| !header.iter().any(|h| h == **c))
+    {
         return Err(at(
             Some(1),
             Some(missing),
@@ -330,6 +334,7 @@ pub fn unit_record(
         variant: unit.variant.clone(),
         backend: unit.backend.clone(),
         seed: unit.seed,
+        jobs: unit.jobs,
         outcome,
     })
 }

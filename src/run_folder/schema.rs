@@ -13,6 +13,9 @@ pub trait Table: Serialize + for<'de> Deserialize<'de> {
     const FILE: &'static str;
     /// What one row is, for people (the README's file table is generated from it).
     const ROW: &'static str;
+    /// Columns added since the first run folders were written: a file without them still
+    /// reads, each row taking the field's serde default.
+    const ADDED: &'static [&'static str] = &[];
 }
 
 /// A file with one or more rows per unit: its rows belong to the unit they name, so resume
@@ -52,11 +55,17 @@ pub struct EpochRow {
     pub epoch_s: f64,
     pub eval_s: f64,
     pub samples_per_s: f64,
+    /// Units of the run that ran side by side while this was measured (`--jobs`): 1, the unit
+    /// had the machine to itself (other processes aside); more, its times were measured
+    /// sharing the cores with up to that many units. Files from before `--jobs` read as 1.
+    #[serde(default = "alone")]
+    pub jobs: u64,
 }
 
 impl Table for EpochRow {
     const FILE: &'static str = "epochs.csv";
     const ROW: &'static str = "one row per variant, backend, seed and epoch";
+    const ADDED: &'static [&'static str] = &["jobs"];
 }
 
 /// `units.csv`: one row per finished unit (variant, backend, seed); a unit counts as finished
@@ -73,12 +82,18 @@ pub struct UnitRow {
     pub test_loss: Option<f64>,
     pub test_accuracy: Option<f64>,
     pub epoch_s_median: Option<f64>,
+    /// Units of the run that ran side by side while this was measured (`--jobs`): 1, the unit
+    /// had the machine to itself (other processes aside); more, its times were measured
+    /// sharing the cores with up to that many units. Files from before `--jobs` read as 1.
+    #[serde(default = "alone")]
+    pub jobs: u64,
     pub reason: String,
 }
 
 impl Table for UnitRow {
     const FILE: &'static str = "units.csv";
     const ROW: &'static str = "one row per variant, backend and seed";
+    const ADDED: &'static [&'static str] = &["jobs"];
 }
 
 /// `summary.csv`: one row per variant and backend, over its seeds.
@@ -100,12 +115,17 @@ pub struct SummaryRow {
     pub final_train_loss: Option<f64>,
     /// Median over every epoch of every seed.
     pub epoch_s_median: Option<f64>,
+    /// The most units that ran side by side while one of its seeds was measured (see
+    /// [`UnitRow::jobs`]).
+    #[serde(default = "alone")]
+    pub jobs: u64,
     pub reason: String,
 }
 
 impl Table for SummaryRow {
     const FILE: &'static str = "summary.csv";
     const ROW: &'static str = "one row per variant and backend (mean and spread over seeds)";
+    const ADDED: &'static [&'static str] = &["jobs"];
 }
 
 /// `grad_norms.csv`: each dense layer's weight-gradient norm, averaged over an epoch's steps.
@@ -277,6 +297,11 @@ impl Table for BenchRow {
     const ROW: &'static str = "(`nnbench bench` folders) one row per workload, backend and thread count: seconds through the harness and the framework's own loop, and the multiple of the GEMM floor";
 }
 
+/// The `jobs` of a row written before `--jobs` existed: every unit ran alone.
+fn alone() -> u64 {
+    1
+}
+
 /// Writes a value computed in `f32` (network inputs and outputs) with the digits of an `f32`,
 /// not the long expansion of its `f64` image.
 fn single_precision<S: serde::Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
@@ -376,6 +401,7 @@ mod tests {
                 "test_loss",
                 "test_accuracy",
                 "epoch_s_median",
+                "jobs",
                 "reason"
             ]
         );

@@ -190,6 +190,7 @@ impl RunWriter {
                 epoch_s: epoch.epoch_s,
                 eval_s: epoch.eval_s,
                 samples_per_s: epoch.samples_per_s,
+                jobs: unit.jobs,
             })?;
             for (layer, &grad_norm) in epoch.grad_norms.iter().flatten().enumerate() {
                 self.grad_norms.push(&GradNormRow {
@@ -245,6 +246,7 @@ impl RunWriter {
             test_loss: outcome.test.map(|t| t.loss),
             test_accuracy: outcome.test.map(|t| t.accuracy),
             epoch_s_median: stats::median(&epoch_times),
+            jobs: unit.jobs,
             reason: outcome.reason.clone().unwrap_or_default(),
         })?;
         // One write per file of whole lines; the unit's units.csv row goes last.

@@ -21,6 +21,19 @@ use nnbench_core::{BackendError, Layer, Network};
 
 use crate::framework_error;
 
+/// flex draws every random value (initial weights, dropout masks) from one process-wide
+/// generator that `Device::seed` reseeds. A trainer holds this while it seeds and draws, so
+/// that units run side by side (`nnbench scenario --jobs`) draw exactly what they draw one at
+/// a time: another unit's draws never land in the middle of its sequence.
+static FLEX_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds flex's generator for the caller (see [`FLEX_RNG`]).
+pub fn flex_rng() -> std::sync::MutexGuard<'static, ()> {
+    FLEX_RNG
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Learned scale and shift of one batch-norm layer.
 #[derive(Module, Debug)]
 pub struct Norm {
@@ -121,6 +134,8 @@ impl Model {
         device: &Device,
         plain: &Device,
     ) -> Result<(Model, Mlp), BackendError> {
+        // burn's layers draw initial values even when `init` then replaces them.
+        let _rng = flex_rng();
         if init.is_none() {
             device.seed(seed);
         }

@@ -143,9 +143,12 @@ impl BurnTrainer {
         mlp: &Mlp,
         batch: &Batch<'_>,
     ) -> Result<(GradientsParams, f32, Option<Vec<f32>>), BackendError> {
-        if self.model.has_dropout() {
+        // The masks are drawn in the forward pass, from flex's process-wide generator.
+        let rng = self.model.has_dropout().then(|| {
+            let rng = crate::model::flex_rng();
             self.device.seed(self.dropout_seeds.next_u64());
-        }
+            rng
+        });
         let (rows, features) = (batch.rows, batch.features);
         let x = tensor2(
             &batch.inputs[..rows * features],
@@ -153,6 +156,7 @@ impl BurnTrainer {
             &self.device,
         );
         let z = self.model.forward(mlp, x, true);
+        drop(rng);
         let loss = self.loss(z, batch)?;
         let value = loss
             .clone()
