@@ -271,6 +271,7 @@ fn minimal_scenario_fills_in_the_defaults() {
             record_grad_norms: false,
             record_dead_units: false,
             divergence_loss: f64::INFINITY,
+            input_noise: 0.0,
         },
         backends: vec!["native".to_string()],
         threads: 1,
