@@ -363,12 +363,15 @@ pub const LESSONS: &[Lesson] = &[
         scenario: "vanishing_gradient",
         chapter: "gradients",
         claim: "With sigmoid the gradient is multiplied by at most 0.25 per layer: the first \
-                hidden layer is “almost dead”. ReLU and batch normalization are the remedies.",
+                hidden layer is “almost dead”. ReLU, batch normalization and skip connections \
+                (ResNets) are the remedies.",
         check: "sigmoid's first-layer gradient norm below 1/100 of the last layer's in the \
-                first epoch, and ReLU's ratio above sigmoid's.",
+                first epoch, ReLU's ratio above sigmoid's, and the same sigmoid stack with \
+                residual blocks at least 100 times sigmoid's ratio.",
         measure: |e, b| {
             let sigmoid = e.gradient_ratio(b, "sigmoid");
             let relu = e.gradient_ratio(b, "relu");
+            let residual = e.gradient_ratio(b, "sigmoid_residual");
             let parts: Vec<String> = e
                 .variants
                 .iter()
@@ -382,7 +385,10 @@ pub const LESSONS: &[Lesson] = &[
                     "first-layer gradient norm / last layer's, first epoch: {}",
                     parts.join(", ")
                 ),
-                held: sigmoid.zip(relu).map(|(s, r)| s < 1e-2 && r > s),
+                held: match (sigmoid, relu, residual) {
+                    (Some(s), Some(r), Some(k)) => Some(s < 1e-2 && r > s && k >= 100.0 * s),
+                    _ => None,
+                },
             }
         },
         plot: MainPlot::GradNorms("sigmoid"),

@@ -88,6 +88,10 @@ pub fn features_used(run: &RunSpec) -> Vec<(Category, &'static str)> {
             LayerSpec::Dense { activation, .. } => {
                 used.push((Category::Activation, activation.name()))
             }
+            LayerSpec::Residual { activation, .. } => {
+                used.push((Category::Layer, "residual"));
+                used.push((Category::Activation, activation.name()));
+            }
             LayerSpec::Activation { function } => {
                 used.push((Category::Activation, function.name()))
             }
@@ -193,6 +197,6 @@ pub const OPTIMIZERS: [&str; 5] = ["sgd", "momentum", "nesterov", "rmsprop", "ad
 /// Names of the regularizers, for capability tables.
 pub const REGULARIZERS: [&str; 4] = ["l1", "l2", "clip_value", "clip_norm"];
 /// Names of the layer kinds of dense networks, for capability tables.
-pub const LAYERS: [&str; 3] = ["dense", "dropout", "batch_norm"];
+pub const LAYERS: [&str; 4] = ["dense", "residual", "dropout", "batch_norm"];
 /// Names of the layer kinds of convolutional networks, for capability tables.
 pub const CONV_LAYERS: [&str; 4] = ["conv2d", "max_pool2d", "avg_pool2d", "flatten"];

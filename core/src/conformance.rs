@@ -528,6 +528,7 @@ fn overrides_using(category: capability::Category, feature: &str) -> Vec<(String
             match feature {
                 "dropout" => r#"[{ type = "dense", units = 8, activation = "relu" }, { type = "dropout", rate = 0.5 }]"#.to_string(),
                 "batch_norm" => r#"[{ type = "dense", units = 8, activation = "relu" }, { type = "batch_norm" }]"#.to_string(),
+                "residual" => r#"[{ type = "dense", units = 8, activation = "relu" }, { type = "residual", units = 8, activation = "relu" }]"#.to_string(),
                 _ => "[]".to_string(),
             },
         ),

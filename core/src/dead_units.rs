@@ -1,5 +1,5 @@
-//! Dead units: the share of each hidden dense layer's units whose pre-activation is ≤ 0 for
-//! every row of a sample of the training split. Behind a ReLU such a unit outputs 0 and gets a
+//! Dead units: the share of each hidden dense layer's (or residual block's) units whose
+//! pre-activation is ≤ 0 for every row of a sample of the training split. Behind a ReLU such a unit outputs 0 and gets a
 //! zero gradient for every input, so nothing brings it back (the course's "zone morte");
 //! behind a leaky ReLU it is in its negative zone everywhere but still learns through the
 //! slope.
@@ -37,11 +37,9 @@ pub fn fractions(
     let mut dead = Vec::new();
     for (index, layer) in network.layers.iter().enumerate() {
         match *layer {
-            Layer::Dense {
-                fan_in,
-                fan_out,
-                activation,
-            } => {
+            Layer::Dense { .. } | Layer::Residual { .. } => {
+                let (fan_in, fan_out, activation) =
+                    layer.dense_like().expect("a dense layer or residual block");
                 let w = &weights
                     .expect(&format!("{index}.weight"), &[fan_in, fan_out])?
                     .data;
@@ -66,6 +64,9 @@ pub fn fractions(
                     dead.push(dead_units as f64 / fan_out.max(1) as f64);
                 }
                 z.iter_mut().for_each(|v| *v = activation.apply(*v));
+                if matches!(layer, Layer::Residual { .. }) {
+                    z.iter_mut().zip(&x).for_each(|(z, x)| *z += x);
+                }
                 x = z;
             }
             Layer::Activation { function, .. } => {

@@ -20,9 +20,11 @@ pub fn initial_weights(network: &Network, init: &InitSpec, seed: u64) -> Option<
     let mut weights = Weights::zeros_for(network);
     for (index, layer) in network.layers.iter().enumerate() {
         let (fan_in, fan_out) = match *layer {
+            // A residual block's weights are drawn like a dense layer's of its width.
             Layer::Dense {
                 fan_in, fan_out, ..
             } => (fan_in, fan_out),
+            Layer::Residual { width, .. } => (width, width),
             // A kernel's fans include its window: each output sees in·k·k inputs, each input
             // reaches out·k·k outputs (Keras' and PyTorch's convention).
             Layer::Conv2d {

@@ -30,6 +30,12 @@ pub enum Layer {
         fan_out: usize,
         activation: Activation,
     },
+    /// A residual dense block, `y = x + activation(x·W + b)`: its weights are a `[width,
+    /// width]` dense layer's, in the same place of the canonical layout.
+    Residual {
+        width: usize,
+        activation: Activation,
+    },
     Activation {
         function: Activation,
         width: usize,
@@ -106,10 +112,25 @@ impl Image {
 }
 
 impl Layer {
+    /// `(fan_in, fan_out, activation)` of a layer whose weights are a dense layer's: a dense
+    /// layer or a residual block (square, `fan_in == fan_out`).
+    pub fn dense_like(&self) -> Option<(usize, usize, Activation)> {
+        match *self {
+            Layer::Dense {
+                fan_in,
+                fan_out,
+                activation,
+            } => Some((fan_in, fan_out, activation)),
+            Layer::Residual { width, activation } => Some((width, width, activation)),
+            _ => None,
+        }
+    }
+
     /// Width of this layer's output.
     pub fn width(&self) -> usize {
         match *self {
             Layer::Dense { fan_out, .. } => fan_out,
+            Layer::Residual { width, .. } => width,
             Layer::Activation { width, .. } | Layer::Dropout { width, .. } => width,
             Layer::BatchNorm { features, .. } => features,
             Layer::Conv2d { output, .. }
@@ -156,6 +177,10 @@ impl Network {
                 LayerSpec::Dense { units, activation } => Layer::Dense {
                     fan_in: width,
                     fan_out: units,
+                    activation,
+                },
+                LayerSpec::Residual { units, activation } => Layer::Residual {
+                    width: units,
                     activation,
                 },
                 LayerSpec::Activation { function } => Layer::Activation { function, width },
@@ -251,13 +276,13 @@ impl Network {
         })
     }
 
-    /// Indices (into `layers`) of the dense layers, input side first: the order of
-    /// per-layer gradient norms.
+    /// Indices (into `layers`) of the dense layers and residual blocks, input side first: the
+    /// order of per-layer gradient norms.
     pub fn dense_layers(&self) -> impl Iterator<Item = usize> + '_ {
         self.layers
             .iter()
             .enumerate()
-            .filter(|(_, layer)| matches!(layer, Layer::Dense { .. }))
+            .filter(|(_, layer)| layer.dense_like().is_some())
             .map(|(index, _)| index)
     }
 
@@ -283,6 +308,7 @@ impl Network {
                 Layer::Dense {
                     fan_in, fan_out, ..
                 } => fan_in * fan_out + fan_out,
+                Layer::Residual { width, .. } => width * width + width,
                 Layer::BatchNorm { features, .. } => 2 * features,
                 Layer::Conv2d {
                     input,

@@ -1,6 +1,7 @@
 //! The step-parity suite: a framework backend against the hand-written reference
 //! (nnbench-native), step by step from the same initial weights on the same batch: every
-//! activation and head, batch norm (outputs and running statistics), each optimizer with
+//! activation and head, batch norm (outputs and running statistics), residual blocks, each
+//! optimizer with
 //! every regularizer at once, gradient norms, threads, dropout and bad input. Dropout masks
 //! come from different generators, so dropout is checked for determinism and for being off at
 //! evaluation instead. Cases the candidate cannot express are skipped here (the conformance
@@ -40,6 +41,7 @@ macro_rules! step_parity_suite {
             every_activation_matches_the_reference,
             every_trainable_head_matches_the_reference,
             batch_norm_matches_the_reference,
+            residual_blocks_match_the_reference,
             optimizers_with_every_regularizer_match_the_reference,
             two_threads_give_the_same_numbers,
             dropout_is_seeded_and_off_at_evaluation,
@@ -117,6 +119,7 @@ pub fn run(layers: Vec<LayerSpec>, head: OutputHead, kind: OptimizerKind) -> Run
             max_steps: None,
             record_gradients: false,
             divergence_loss: f64::INFINITY,
+            input_noise: 0.0,
         },
         backends: Vec::new(),
         threads: 1,
@@ -391,6 +394,50 @@ pub fn batch_norm_matches_the_reference(pair: Pair<'_>) {
     let run = run(layers, OutputHead::SoftmaxCrossEntropy, momentum);
     // Skipped where batch norm is unsupported (scikit-learn's network has none).
     compare(pair, "batch_norm", &run, 3, 4, 2e-5);
+}
+
+/// Residual blocks (`y = x + f(x·W + b)`) after a dense layer, with plain SGD and with Adam
+/// under every regularizer (their weights are penalised and clipped like a dense layer's),
+/// gradient norms included (one per block, beside the dense layers').
+pub fn residual_blocks_match_the_reference(pair: Pair<'_>) {
+    let layers = vec![
+        dense(4, Activation::Tanh),
+        LayerSpec::Residual {
+            units: 4,
+            activation: Activation::Sigmoid,
+        },
+        LayerSpec::Residual {
+            units: 4,
+            activation: Activation::Relu,
+        },
+    ];
+    for (kind, regularization) in [
+        (
+            OptimizerKind::Sgd,
+            RegularizationSpec {
+                l1: 0.0,
+                l2: 0.0,
+                clip_value: None,
+                clip_norm: None,
+            },
+        ),
+        (
+            ADAM,
+            RegularizationSpec {
+                l1: 0.01,
+                l2: 0.1,
+                clip_value: Some(0.05),
+                clip_norm: Some(0.1),
+            },
+        ),
+    ] {
+        let mut run = run(layers.clone(), OutputHead::SoftmaxCrossEntropy, kind);
+        run.regularization = regularization;
+        let network = Network::new(&run.model, FEATURES, 3);
+        assert_eq!(network.dense_layers().count(), 4);
+        // Skipped where residual blocks are unsupported (scikit-learn's network has none).
+        compare(pair, &format!("residual {}", kind.name()), &run, 3, 4, 2e-5);
+    }
 }
 
 pub fn optimizers_with_every_regularizer_match_the_reference(pair: Pair<'_>) {

@@ -1,8 +1,8 @@
 //! The one training loop every backend runs through.
 //!
-//! It owns what must be identical for a fair comparison: the seeded batch order, the initial
-//! weights, the learning rate of each step, evaluation and metrics, early stopping,
-//! divergence detection and timing. Epoch time covers gathering each batch (the data
+//! It owns what must be identical for a fair comparison: the seeded batch order and input
+//! noise, the initial weights, the learning rate of each step, evaluation and metrics, early
+//! stopping, divergence detection and timing. Epoch time covers gathering each batch (the data
 //! conversion a framework needs) and the training steps; evaluation is timed apart.
 //! A backend that panics or fails ends its own unit as `failed`, never the whole run.
 
@@ -20,6 +20,7 @@ use crate::data::{Dataset, Split};
 use crate::init::initial_weights;
 use crate::metrics::{self, Score};
 use crate::network::Network;
+use crate::rng::Rng;
 use crate::schedule::LearningRate;
 use crate::spec::{EarlyStopping, Monitor, RunSpec};
 use crate::weights::{Tensor, Weights};
@@ -254,6 +255,8 @@ struct Loop<'a> {
     whole_split: bool,
     /// The trainer kept the training split: it gets row indices, not gathered batches.
     rows_only: bool,
+    /// `training.input_noise`: its standard deviation and the unit's stream of noise.
+    noise: Option<(f32, Rng)>,
 }
 
 fn train(
@@ -286,9 +289,17 @@ fn train(
     };
     let train_targets = metrics::encode_targets(&data.train.labels, network.outputs);
     let whole_split = backend.is_reference_model();
+    let noise = (run.training.input_noise > 0.0).then(|| {
+        (
+            run.training.input_noise as f32,
+            Rng::derive(request.seed, "input_noise"),
+        )
+    });
     // Offered before the first epoch's clock starts, as a framework's own script converts its
-    // dataset once before its loop.
+    // dataset once before its loop. Not with input noise: the noisy batches are drawn here, so
+    // every backend gets gathered ones.
     let rows_only = !whole_split
+        && noise.is_none()
         && match trainer.keep_training_split(&TrainingSplit {
             inputs: &data.train.inputs,
             rows: data.train.rows,
@@ -313,6 +324,7 @@ fn train(
         init: init.filter(|_| run.training.record_gradients),
         started: Instant::now(),
         whole_split,
+        noise,
     };
     state.run_epochs(backend.name(), observer)
 }
@@ -501,6 +513,9 @@ impl Loop<'_> {
                         &mut self.batch_labels,
                         &mut self.batch_targets,
                     );
+                    if let Some((std, rng)) = &mut self.noise {
+                        add_noise(&mut self.batch_inputs, *std, rng);
+                    }
                     let batch = Batch {
                         inputs: &self.batch_inputs,
                         rows: chunk.len(),
@@ -676,6 +691,14 @@ fn gather(
         batch_inputs.extend_from_slice(split.row(row, features));
         batch_labels.push(split.labels[row]);
         batch_targets.extend_from_slice(&targets[row * outputs..(row + 1) * outputs]);
+    }
+}
+
+/// Adds Gaussian noise of standard deviation `std` to every value (the training batch's
+/// inputs only: evaluation reads the splits themselves).
+fn add_noise(values: &mut [f32], std: f32, rng: &mut Rng) {
+    for value in values {
+        *value += std * rng.normal() as f32;
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Tensors are named after the index of their layer in [`Network::layers`]:
 //! - dense layer `i`: `"{i}.weight"`, shape `[fan_in, fan_out]`, row-major (so `y = x · W + b`),
-//!   and `"{i}.bias"`, shape `[fan_out]`;
+//!   and `"{i}.bias"`, shape `[fan_out]`; a residual block likewise, with `fan_in = fan_out`
+//!   (its `y = x + f(x · W + b)`);
 //! - conv2d layer `i`: `"{i}.weight"`, shape `[out_channels, in_channels, kh, kw]`, row-major
 //!   (PyTorch's layout), and `"{i}.bias"`, shape `[out_channels]`;
 //! - batch-norm layer `i`: `"{i}.gamma"`, `"{i}.beta"` (trainable) and `"{i}.running_mean"`,
@@ -79,6 +80,10 @@ impl Weights {
             match *layer {
                 Layer::Dense {
                     fan_in, fan_out, ..
+                }
+                | Layer::Residual {
+                    width: fan_in @ fan_out,
+                    ..
                 } => {
                     tensors.push(tensor(index, "weight", &[fan_in, fan_out], 0.0));
                     tensors.push(tensor(index, "bias", &[fan_out], 0.0));

@@ -274,6 +274,7 @@ fn minimal_scenario_fills_in_the_defaults() {
             max_steps: None,
             record_gradients: false,
             divergence_loss: f64::INFINITY,
+            input_noise: 0.0,
         },
         backends: vec!["native".to_string()],
         threads: 1,

@@ -18,6 +18,12 @@ struct Log {
     batches: Vec<Vec<u32>>,
     rates: Vec<f32>,
     init: Option<Weights>,
+    /// Each gathered batch's inputs.
+    inputs: Vec<Vec<f32>>,
+    /// The inputs of each `predict` call.
+    predicted: Vec<Vec<f32>>,
+    /// Steps taken on row indices into a kept training split.
+    row_steps: usize,
 }
 
 #[derive(Clone)]
@@ -32,6 +38,8 @@ struct Script {
     unsupported_adam: bool,
     /// Keeps the training split and takes this many row steps ahead (0: gathered batches).
     ahead: usize,
+    /// Keeps the training split when offered (as the Python peers do), stepping on rows.
+    keeps_split: bool,
 }
 
 impl Script {
@@ -44,6 +52,7 @@ impl Script {
             fail_build: false,
             unsupported_adam: false,
             ahead: 0,
+            keeps_split: false,
         }
     }
 }
@@ -127,12 +136,18 @@ impl Trainer for ScriptTrainer {
     fn train_batch(&mut self, batch: &Batch<'_>, lr: f32) -> Result<StepStats, BackendError> {
         assert_eq!(batch.inputs.len(), batch.rows * batch.features);
         assert_eq!(batch.targets.len(), batch.rows * self.outputs);
+        self.script
+            .log
+            .lock()
+            .unwrap()
+            .inputs
+            .push(batch.inputs.to_vec());
         self.step(batch.labels.to_vec(), lr)
     }
 
     fn keep_training_split(&mut self, split: &TrainingSplit<'_>) -> Result<bool, BackendError> {
         self.kept_labels = split.labels.to_vec();
-        Ok(self.script.ahead > 0)
+        Ok(self.script.ahead > 0 || self.script.keeps_split)
     }
 
     fn train_rows(&mut self, rows: &[usize], lr: f32) -> Result<StepStats, BackendError> {
@@ -140,6 +155,7 @@ impl Trainer for ScriptTrainer {
             self.in_flight.is_empty(),
             "a synchronous step behind steps in flight"
         );
+        self.script.log.lock().unwrap().row_steps += 1;
         self.step(rows.iter().map(|&r| self.kept_labels[r]).collect(), lr)
     }
 
@@ -161,8 +177,14 @@ impl Trainer for ScriptTrainer {
         Ok(self.in_flight.pop_front().expect("a step in flight"))
     }
 
-    fn predict(&mut self, _inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
+    fn predict(&mut self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
         assert!(self.in_flight.is_empty(), "predict with steps in flight");
+        self.script
+            .log
+            .lock()
+            .unwrap()
+            .predicted
+            .push(inputs.to_vec());
         // Predicts class 0 with a confidence that falls as training goes on when worsening.
         let p0 = if self.script.worsening_predictions {
             (0.9 - 0.1 * self.steps as f32).max(0.05)
@@ -433,4 +455,58 @@ fn a_divergence_or_step_limit_with_steps_in_flight_collects_them_before_evaluati
     assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.reason);
     assert_eq!(script.log.lock().unwrap().batches.len(), 5);
     assert_eq!(outcome.epochs.len(), 2);
+}
+
+#[test]
+fn input_noise_is_seeded_the_same_for_every_backend_and_never_at_evaluation() {
+    let data = dataset(10);
+    let mut run = run_spec(4, 2);
+    let trained = |script: &Script, run: &RunSpec, seed: u64| {
+        let outcome = train::run_unit(script, &UnitRequest::new(run, &data, seed), &mut Quiet);
+        assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.reason);
+        std::mem::take(&mut *script.log.lock().unwrap())
+    };
+    let clean = trained(&Script::new(), &run, 7);
+    run.training.input_noise = 0.1;
+    let noisy = trained(&Script::new(), &run, 7);
+    // A trainer that keeps the training split is not offered it: the noise is drawn here.
+    let keeper = Script {
+        keeps_split: true,
+        ..Script::new()
+    };
+    let kept = trained(&keeper, &run, 7);
+    assert_eq!(kept.row_steps, 0);
+    assert_eq!(kept.inputs, noisy.inputs, "same seed, same noisy batches");
+    assert_ne!(trained(&Script::new(), &run, 8).inputs, noisy.inputs);
+    // The same rows in the same order, each value moved by noise of about the asked size.
+    assert_eq!(noisy.batches, clean.batches);
+    let moved: Vec<f64> = noisy
+        .inputs
+        .iter()
+        .flatten()
+        .zip(clean.inputs.iter().flatten())
+        .map(|(n, c)| f64::from(n - c))
+        .collect();
+    let std = (moved.iter().map(|d| d * d).sum::<f64>() / moved.len() as f64).sqrt();
+    assert!(
+        moved.iter().all(|&d| d != 0.0) && (0.05..0.2).contains(&std),
+        "{std}"
+    );
+    // Fresh noise at every step: a row seen in both epochs gets two different draws.
+    let steps_per_epoch = noisy.batches.len() / 2;
+    let first = noisy.batches[0][0];
+    let again = noisy.batches[steps_per_epoch..]
+        .iter()
+        .zip(&noisy.inputs[steps_per_epoch..])
+        .find_map(|(labels, inputs)| {
+            let at = labels.iter().position(|&row| row == first)?;
+            Some(inputs[at * 2..at * 2 + 2].to_vec())
+        })
+        .unwrap();
+    assert_ne!(again, noisy.inputs[0][..2]);
+    // Evaluation sees the clean splits.
+    assert_eq!(noisy.predicted, clean.predicted);
+    // Without noise, the split keeper steps on row indices.
+    run.training.input_noise = 0.0;
+    assert!(trained(&keeper, &run, 7).row_steps > 0);
 }

@@ -12,7 +12,9 @@
 //!   clipping by value when both clippings are asked for, so that the order stays
 //!   penalties → value → norm → optimizer,
 //! - batch-norm running statistics (burn's `BatchNorm` module feeds the biased batch variance
-//!   into `running_var`; the scenarios use PyTorch's unbiased one).
+//!   into `running_var`; the scenarios use PyTorch's unbiased one),
+//! - residual blocks, `x + f(Linear(x))` (burn has no such module; its weights are one more
+//!   `Linear`, so penalties, clipping and gradient norms cover them).
 //!
 //! The Rosenblatt `step` head is not a gradient step: its rule is written on burn tensors
 //! without autodiff ([`perceptron`]), plain sgd from the harness's init only.
@@ -68,7 +70,8 @@ impl Backend for BurnBackend {
         let mut table: Vec<Capability> = LAYERS
             .iter()
             .map(|&name| match name {
-                "batch_norm" => cap(Category::Layer, name, Support::Adapter),
+                // A residual block is a Linear and its input added back, written here.
+                "batch_norm" | "residual" => cap(Category::Layer, name, Support::Adapter),
                 _ => cap(Category::Layer, name, Support::Framework),
             })
             .collect();

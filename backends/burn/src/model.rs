@@ -63,6 +63,8 @@ pub enum Op {
         /// Index into `Mlp::dense`.
         slot: usize,
         activation: Activation,
+        /// A residual block: the input is added to the activation's output.
+        residual: bool,
     },
     Activation(Activation),
     Dropout(Dropout),
@@ -147,11 +149,9 @@ impl Model {
         let mut layer_of_op = Vec::new();
         for (index, layer) in network.layers.iter().enumerate() {
             let op = match *layer {
-                Layer::Dense {
-                    fan_in,
-                    fan_out,
-                    activation,
-                } => {
+                Layer::Dense { .. } | Layer::Residual { .. } => {
+                    let (fan_in, fan_out, activation) =
+                        layer.dense_like().expect("a dense layer or residual block");
                     let linear = match init {
                         Some(weights) => {
                             let w =
@@ -177,6 +177,7 @@ impl Model {
                     Op::Dense {
                         slot: dense.len() - 1,
                         activation,
+                        residual: matches!(layer, Layer::Residual { .. }),
                     }
                 }
                 Layer::Activation { function, .. } => Op::Activation(function),
@@ -356,9 +357,16 @@ impl Model {
                 _ => value.rows(),
             };
             value = Value::Rows(match op {
-                Op::Dense { slot, activation } => {
-                    activate(mlp.dense[*slot].forward(x), *activation)
-                }
+                Op::Dense {
+                    slot,
+                    activation,
+                    residual: false,
+                } => activate(mlp.dense[*slot].forward(x), *activation),
+                Op::Dense {
+                    slot,
+                    activation,
+                    residual: true,
+                } => activate(mlp.dense[*slot].forward(x.clone()), *activation).add(x),
                 Op::Activation(function) => activate(x, *function),
                 Op::Dropout(dropout) if training => dropout.forward(x),
                 Op::Dropout(_) => x,

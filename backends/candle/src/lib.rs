@@ -8,8 +8,8 @@
 //! `Tensor::backward`, and its `SGD` and `AdamW` optimizers ([`optimizer`]). What candle lacks
 //! the adapter builds on candle tensors, and the capability table says so: momentum, Nesterov
 //! and RMSprop (behind candle's `Optimizer` trait), L1/L2 penalties and gradient clipping
-//! ([`regularization`]), seeded dropout masks, SELU and a binary cross-entropy that stays
-//! finite. Rosenblatt's `step` head is not a gradient step: its rule is written on candle
+//! ([`regularization`]), seeded dropout masks, residual blocks, SELU and a binary
+//! cross-entropy that stays finite. Rosenblatt's `step` head is not a gradient step: its rule is written on candle
 //! tensors without autograd ([`perceptron`]), plain sgd from the harness's init only.
 //!
 //! Computation runs on the CPU; with the `cuda` feature, on the first CUDA device when one is
@@ -91,6 +91,8 @@ impl Backend for CandleBackend {
                 let support = match name {
                     // candle's `ops::dropout` draws its mask from an unseeded generator.
                     "dropout" => Support::Adapter,
+                    // candle_nn has no residual block: a Linear and its input added back.
+                    "residual" => Support::Adapter,
                     // candle's pooling ops have wrong backward passes: see model::tiled_pool.
                     "max_pool2d" | "avg_pool2d" => Support::Adapter,
                     _ => Support::Framework,

@@ -34,6 +34,8 @@ enum Node {
         weight: Var,
         bias: Var,
         activation: Activation,
+        /// A residual block: the input is added to the activation's output.
+        residual: bool,
     },
     Activation(Activation),
     Dropout {
@@ -103,11 +105,9 @@ impl Model {
                 Tensor::from_slice(&tensor.data, shape, device).or_framework()
             };
             nodes.push(match *layer {
-                Layer::Dense {
-                    fan_in,
-                    fan_out,
-                    activation,
-                } => {
+                Layer::Dense { .. } | Layer::Residual { .. } => {
+                    let (fan_in, fan_out, activation) =
+                        layer.dense_like().expect("a dense layer or residual block");
                     let (weight, bias) = match init {
                         Some(_) => {
                             let w = expect("weight", &[fan_in, fan_out])?;
@@ -136,6 +136,7 @@ impl Model {
                         weight,
                         bias,
                         activation,
+                        residual: matches!(layer, Layer::Residual { .. }),
                     }
                 }
                 Layer::Activation { function, .. } => Node::Activation(function),
@@ -301,10 +302,18 @@ impl Model {
         for node in &self.nodes {
             x = match node {
                 Node::Dense {
-                    linear, activation, ..
+                    linear,
+                    activation,
+                    residual,
+                    ..
                 } => {
                     let z = linear.forward(&x).or_framework()?;
-                    activation::apply(*activation, &z).or_framework()?
+                    let y = activation::apply(*activation, &z).or_framework()?;
+                    if *residual {
+                        (y + &x).or_framework()?
+                    } else {
+                        y
+                    }
                 }
                 Node::Activation(function) => activation::apply(*function, &x).or_framework()?,
                 Node::Conv {

@@ -332,6 +332,13 @@ impl LinfaTrainer {
                         ));
                     }
                 },
+                Layer::Residual { .. } => {
+                    return Err(unsupported(
+                        "layer",
+                        "residual",
+                        &format!("{NO_SKLEARN} residual (skip-connection) layer"),
+                    ));
+                }
                 Layer::Dropout { .. } => {
                     return Err(unsupported(
                         "layer",

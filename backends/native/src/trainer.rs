@@ -23,12 +23,38 @@ struct Dense {
     fan_in: usize,
     fan_out: usize,
     activation: Activation,
+    /// A residual block: the output is x + f(z) (and `fan_in == fan_out`).
+    residual: bool,
     weight: Range<usize>,
     bias: Range<usize>,
     /// Pre-activation x·W + b.
     z: Vec<f32>,
     /// f(z); unused for the identity.
     out: Vec<f32>,
+    /// A residual block's output x + f(z); unused for a dense layer.
+    sum: Vec<f32>,
+}
+
+impl Dense {
+    fn new(
+        fan_in: usize,
+        fan_out: usize,
+        activation: Activation,
+        residual: bool,
+        take: &mut impl FnMut(usize) -> Range<usize>,
+    ) -> Dense {
+        Dense {
+            fan_in,
+            fan_out,
+            activation,
+            residual,
+            weight: take(fan_in * fan_out),
+            bias: take(fan_out),
+            z: Vec::new(),
+            out: Vec::new(),
+            sum: Vec::new(),
+        }
+    }
 }
 
 struct BatchNorm {
@@ -95,6 +121,7 @@ enum Node {
 impl Node {
     fn output(&self, len: usize) -> &[f32] {
         let buffer = match self {
+            Node::Dense(dense) if dense.residual => &dense.sum,
             Node::Dense(dense) if dense.activation == Activation::Identity => &dense.z,
             Node::Dense(dense) => &dense.out,
             Node::Conv(conv) if conv.activation == Activation::Identity => &conv.z,
@@ -138,6 +165,9 @@ impl Node {
                 if dense.activation != Activation::Identity {
                     grow(&mut dense.out);
                 }
+                if dense.residual {
+                    grow(&mut dense.sum);
+                }
             }
             Node::Activation { out, .. } => grow(out),
             Node::Dropout { mask, out, .. } => {
@@ -169,6 +199,8 @@ pub struct NativeTrainer {
     dropout_rng: Rng,
     delta: Vec<f32>,
     delta_next: Vec<f32>,
+    /// δ at a residual block's output, carried past the block by its skip connection.
+    skip: Vec<f32>,
     /// A convolution's product gradient and patch gradient in the backward pass (shared by
     /// the conv layers, which run one at a time).
     conv_scratch: Vec<f32>,
@@ -193,15 +225,10 @@ impl NativeTrainer {
                     fan_in,
                     fan_out,
                     activation,
-                } => Node::Dense(Dense {
-                    fan_in,
-                    fan_out,
-                    activation,
-                    weight: take(fan_in * fan_out),
-                    bias: take(fan_out),
-                    z: Vec::new(),
-                    out: Vec::new(),
-                }),
+                } => Node::Dense(Dense::new(fan_in, fan_out, activation, false, &mut take)),
+                Layer::Residual { width, activation } => {
+                    Node::Dense(Dense::new(width, width, activation, true, &mut take))
+                }
                 Layer::Activation { function, .. } => Node::Activation {
                     function,
                     out: Vec::new(),
@@ -319,6 +346,7 @@ impl NativeTrainer {
             dropout_rng: Rng::derive(setup.seed, "dropout"),
             delta: Vec::new(),
             delta_next: Vec::new(),
+            skip: Vec::new(),
             conv_scratch: Vec::new(),
             col_scratch: Vec::new(),
             threads: Threads(threads),
@@ -405,7 +433,7 @@ impl NativeTrainer {
             node.reserve(rows * layer.width());
             widest = widest.max(layer.width());
         }
-        for buffer in [&mut self.delta, &mut self.delta_next] {
+        for buffer in [&mut self.delta, &mut self.delta_next, &mut self.skip] {
             if buffer.len() < rows * widest {
                 buffer.resize(rows * widest, 0.0);
             }
@@ -433,6 +461,15 @@ impl NativeTrainer {
                     matmul(z, MatRef::new(x, rows, width), w, true, self.threads);
                     if dense.activation != Activation::Identity {
                         activation::forward(dense.activation, z, &mut dense.out[..len]);
+                    }
+                    if dense.residual {
+                        let f = if dense.activation == Activation::Identity {
+                            &dense.z[..len]
+                        } else {
+                            &dense.out[..len]
+                        };
+                        let sum = dense.sum[..len].iter_mut().zip(f).zip(x);
+                        sum.for_each(|((s, f), x)| *s = f + x);
                     }
                     width = dense.fan_out;
                 }
@@ -523,6 +560,11 @@ impl NativeTrainer {
             match &self.nodes[index] {
                 Node::Dense(dense) => {
                     let len = rows * dense.fan_out;
+                    if dense.residual && propagate {
+                        // The skip connection passes δ on unchanged; the block's path adds
+                        // its own part below.
+                        self.skip[..len].copy_from_slice(&self.delta[..len]);
+                    }
                     let delta = &mut self.delta[..len];
                     if dense.activation != Activation::Identity {
                         activation::backward(dense.activation, &dense.z[..len], &dense.out, delta);
@@ -550,6 +592,11 @@ impl NativeTrainer {
                         let delta = MatRef::new(&self.delta[..len], rows, dense.fan_out);
                         let next = &mut self.delta_next[..rows * dense.fan_in];
                         matmul(next, delta, w.t(), false, self.threads);
+                        if dense.residual {
+                            next.iter_mut()
+                                .zip(&self.skip[..len])
+                                .for_each(|(n, s)| *n += s);
+                        }
                         std::mem::swap(&mut self.delta, &mut self.delta_next);
                     }
                 }

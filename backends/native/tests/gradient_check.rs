@@ -1,6 +1,6 @@
 //! Numerical gradient checks: for every activation × loss pair (and through batch norm,
-//! convolution and pooling), the gradient the native backward pass applies equals the central
-//! difference of the loss.
+//! residual blocks, convolution and pooling), the gradient the native backward pass applies
+//! equals the central difference of the loss.
 //!
 //! The gradient is read back through the public boundary: one plain SGD step with learning
 //! rate 1 moves each parameter by exactly minus its gradient.
@@ -173,6 +173,28 @@ fn batch_norm_backpropagates_the_true_gradient() {
             },
         ];
         check(layers, head, classes);
+    }
+}
+
+/// Residual blocks (`y = x + f(x·W + b)`) with every activation: first in the network (on
+/// the inputs, where δ stops) and after a dense layer (δ flows through the skip connection and
+/// the block to the layer before).
+#[test]
+fn residual_blocks_backpropagate_the_true_gradient() {
+    let residual = |units, activation| LayerSpec::Residual { units, activation };
+    for activation in Activation::ALL {
+        let layers = vec![
+            residual(FEATURES, activation),
+            LayerSpec::Dense {
+                units: 4,
+                activation: Activation::Tanh,
+            },
+            residual(4, activation),
+            residual(4, Activation::Sigmoid),
+        ];
+        for (head, classes) in HEADS {
+            check(layers.clone(), head, classes);
+        }
     }
 }
 

@@ -58,6 +58,8 @@ impl Backend for TchBackend {
                 let support = match name {
                     // libtorch's `dropout` draws from the process-wide generator.
                     "dropout" => Support::Adapter,
+                    // libtorch has no residual block: a linear layer and its input added back.
+                    "residual" => Support::Adapter,
                     _ => Support::Framework,
                 };
                 Capability::new(Category::Layer, name, support)

@@ -36,6 +36,8 @@ enum Node {
     Dense {
         linear: nn::Linear,
         activation: Activation,
+        /// A residual block: the input is added to the activation's output.
+        residual: bool,
     },
     Activation(Activation),
     Dropout {
@@ -132,11 +134,9 @@ impl Model {
                 tch::no_grad(|| target.f_copy_(&value)).or_framework()
             };
             nodes.push(match *layer {
-                Layer::Dense {
-                    fan_in,
-                    fan_out,
-                    activation,
-                } => {
+                Layer::Dense { .. } | Layer::Residual { .. } => {
+                    let (fan_in, fan_out, activation) =
+                        layer.dense_like().expect("a dense layer or residual block");
                     let mut linear = nn::linear(
                         &path,
                         fan_in as i64,
@@ -149,7 +149,11 @@ impl Model {
                         .as_mut()
                         .ok_or_else(|| framework_error("nn::linear made no bias"))?;
                     load(bias, "bias", &[fan_out], false)?;
-                    Node::Dense { linear, activation }
+                    Node::Dense {
+                        linear,
+                        activation,
+                        residual: matches!(layer, Layer::Residual { .. }),
+                    }
                 }
                 Layer::Activation { function, .. } => Node::Activation(function),
                 Layer::Dropout { rate, .. } => Node::Dropout { rate },
@@ -281,9 +285,18 @@ impl Model {
         let mut x = x.shallow_clone();
         for node in &self.nodes {
             x = match node {
-                Node::Dense { linear, activation } => {
+                Node::Dense {
+                    linear,
+                    activation,
+                    residual,
+                } => {
                     let z = x.f_linear(&linear.ws, linear.bs.as_ref()).or_framework()?;
-                    activation::apply(*activation, &z).or_framework()?
+                    let y = activation::apply(*activation, &z).or_framework()?;
+                    if *residual {
+                        y.f_add(&x).or_framework()?
+                    } else {
+                        y
+                    }
                 }
                 Node::Activation(function) => activation::apply(*function, &x).or_framework()?,
                 Node::Conv {

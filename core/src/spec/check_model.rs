@@ -93,6 +93,19 @@ fn check_layer(c: &mut Check, prefix: &str, value: &Value) -> Option<LayerSpec> 
                 activation: activation?,
             })
         }
+        LayerType::Residual => {
+            c.unknown_keys(t, prefix, &allowed, " for a residual layer");
+            let units = c.required(t, prefix, &LAYER_UNITS, |c, k, v| {
+                c.count(k, v, &LAYER_UNITS)
+            });
+            let activation = c.required(t, prefix, &LAYER_ACTIVATION, |c, k, v| {
+                c.choice(k, v, &LAYER_ACTIVATION, &ACTIVATIONS)
+            });
+            Some(LayerSpec::Residual {
+                units: units?,
+                activation: activation?,
+            })
+        }
         LayerType::Activation => {
             c.unknown_keys(t, prefix, &allowed, " for an activation layer");
             let function = c.required(t, prefix, &LAYER_FUNCTION, |c, k, v| {

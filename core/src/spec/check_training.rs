@@ -8,9 +8,9 @@ use super::schema::{
     self, EARLY_STOPPING_MIN_DELTA, EARLY_STOPPING_MONITOR, EARLY_STOPPING_PATIENCE, Key, MONITORS,
     SCHEDULE_FACTOR, SCHEDULE_GAMMA, SCHEDULE_KIND, SCHEDULE_PATIENCE, SCHEDULE_POWER_T,
     SCHEDULE_STEP_EPOCHS, SCHEDULE_TOL, SCHEDULES, ScheduleKind, TRAINING_BATCH_SIZE,
-    TRAINING_DIVERGENCE_LOSS, TRAINING_EARLY_STOPPING, TRAINING_EPOCHS, TRAINING_MAX_STEPS,
-    TRAINING_RECORD_DEAD_UNITS, TRAINING_RECORD_GRAD_NORMS, TRAINING_RECORD_GRADIENTS,
-    TRAINING_SCHEDULE, TRAINING_SEEDS, TRAINING_SHUFFLE, Type,
+    TRAINING_DIVERGENCE_LOSS, TRAINING_EARLY_STOPPING, TRAINING_EPOCHS, TRAINING_INPUT_NOISE,
+    TRAINING_MAX_STEPS, TRAINING_RECORD_DEAD_UNITS, TRAINING_RECORD_GRAD_NORMS,
+    TRAINING_RECORD_GRADIENTS, TRAINING_SCHEDULE, TRAINING_SEEDS, TRAINING_SHUFFLE, Type,
 };
 use super::{BatchSize, EarlyStopping, Schedule, TrainingSpec};
 
@@ -37,6 +37,9 @@ pub(crate) fn check_training(c: &mut Check, t: &Table) -> Option<TrainingSpec> {
     let divergence_loss = c.defaulted(t, P, &TRAINING_DIVERGENCE_LOSS, |c, k, v| {
         c.float(k, v, &TRAINING_DIVERGENCE_LOSS)
     });
+    let input_noise = c.defaulted(t, P, &TRAINING_INPUT_NOISE, |c, k, v| {
+        c.float(k, v, &TRAINING_INPUT_NOISE)
+    });
     Some(TrainingSpec {
         epochs: epochs?,
         batch: batch?,
@@ -49,6 +52,7 @@ pub(crate) fn check_training(c: &mut Check, t: &Table) -> Option<TrainingSpec> {
         max_steps: max_steps?,
         record_gradients: record_gradients?,
         divergence_loss: divergence_loss?,
+        input_noise: input_noise?,
     })
 }
 

@@ -205,6 +205,13 @@ pub enum LayerSpec {
         units: usize,
         activation: Activation,
     },
+    /// A residual dense block: `y = x + f(x·W + b)`, its input as wide as its `units` (the
+    /// skip connection adds the input unchanged), so the gradient reaches earlier layers
+    /// through the identity as well as through `f'`.
+    Residual {
+        units: usize,
+        activation: Activation,
+    },
     /// An activation on its own (e.g. after a batch-norm layer).
     Activation { function: Activation },
     /// Inverted dropout: zeroes each unit with probability `rate` while training and scales
@@ -238,6 +245,7 @@ impl LayerSpec {
     pub const fn type_name(&self) -> &'static str {
         match self {
             LayerSpec::Dense { .. } => "dense",
+            LayerSpec::Residual { .. } => "residual",
             LayerSpec::Activation { .. } => "activation",
             LayerSpec::Dropout { .. } => "dropout",
             LayerSpec::BatchNorm { .. } => "batch_norm",
@@ -573,6 +581,11 @@ pub struct TrainingSpec {
     pub record_gradients: bool,
     /// Stop as `diverged` when the training loss exceeds this (NaN and ∞ always do).
     pub divergence_loss: f64,
+    /// Standard deviation of the Gaussian noise the harness adds to each training batch's
+    /// inputs (fresh at every step, seeded, the same for every backend; never at evaluation).
+    /// 0: none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub input_noise: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

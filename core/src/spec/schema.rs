@@ -384,6 +384,7 @@ pub const SCALINGS: [(&str, Scaling); 3] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LayerType {
     Dense,
+    Residual,
     Activation,
     Dropout,
     BatchNorm,
@@ -393,8 +394,9 @@ pub enum LayerType {
     Flatten,
 }
 
-pub const LAYER_TYPES: [(&str, LayerType); 8] = [
+pub const LAYER_TYPES: [(&str, LayerType); 9] = [
     ("dense", LayerType::Dense),
+    ("residual", LayerType::Residual),
     ("activation", LayerType::Activation),
     ("dropout", LayerType::Dropout),
     ("batch_norm", LayerType::BatchNorm),
@@ -946,7 +948,9 @@ pub const LAYER_TYPE: Key = Key::new(
     },
     DefaultValue::Required,
     "\"dense\"",
-    "`dense`: fully connected layer with its activation; `activation`: an activation on its \
+    "`dense`: fully connected layer with its activation; `residual`: a residual dense block, \
+     y = x + activation(x·W + b), whose input must be `units` wide (the skip connection the \
+     course gives as a remedy for vanishing gradients); `activation`: an activation on its \
      own; `dropout`: inverted dropout; `batch_norm`: batch normalisation with a learned scale \
      and shift; `conv2d`: 2-D convolution with its activation; `max_pool2d`, `avg_pool2d`: \
      the largest value or the mean of each window; `flatten`: an image as one row of \
@@ -963,9 +967,9 @@ pub const LAYER_UNITS: Key = Key::new(
     },
     DefaultValue::Required,
     "64",
-    "Width of the dense layer.",
+    "Width of the dense layer; of a residual block, its input's width too.",
 )
-.only_for(&["dense"]);
+.only_for(&["dense", "residual"]);
 pub const LAYER_ACTIVATION: Key = Key::new(
     "model.layers[]",
     "activation",
@@ -975,10 +979,11 @@ pub const LAYER_ACTIVATION: Key = Key::new(
     },
     DefaultValue::Required,
     "\"relu\"",
-    "Activation after the dense or conv2d layer (leaky_relu: slope 0.01; elu: alpha 1; selu: \
+    "Activation after the dense or conv2d layer, or inside a residual block before the input \
+     is added (leaky_relu: slope 0.01; elu: alpha 1; selu: \
      the constants of Klambauer et al.).",
 )
-.only_for(&["dense", "conv2d"]);
+.only_for(&["dense", "residual", "conv2d"]);
 pub const LAYER_FUNCTION: Key = Key::new(
     "model.layers[]",
     "function",
@@ -1362,6 +1367,17 @@ pub const TRAINING_RECORD_GRADIENTS: Key = Key::new(
      (w_before − w_after) / η: needs `max_steps = 1`, optimizer `sgd` and no L1, L2 or \
      clipping, so that the step is exactly w − η·g.",
 );
+pub const TRAINING_INPUT_NOISE: Key = Key::new(
+    "training",
+    "input_noise",
+    Type::Float(Range::NonNegative),
+    DefaultValue::Value("0.0"),
+    "0.1",
+    "Standard deviation of Gaussian noise added to every input value of each training batch \
+     (the course's \"ajouter du bruit aux données\", a regularizer): drawn by the harness, fresh \
+     at every step, from the unit's seed, so every backend trains on the same noisy batches; \
+     evaluation always sees the clean inputs. 0: none.",
+);
 pub const TRAINING_DIVERGENCE_LOSS: Key = Key::new(
     "training",
     "divergence_loss",
@@ -1554,6 +1570,7 @@ pub const KEYS: &[&Key] = &[
     &TRAINING_RECORD_DEAD_UNITS,
     &TRAINING_MAX_STEPS,
     &TRAINING_RECORD_GRADIENTS,
+    &TRAINING_INPUT_NOISE,
     &TRAINING_DIVERGENCE_LOSS,
     &SCHEDULE_KIND,
     &SCHEDULE_STEP_EPOCHS,

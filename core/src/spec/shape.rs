@@ -57,6 +57,23 @@ pub fn layer_shapes(model: &ModelSpec, input: &[usize]) -> Result<Vec<Vec<usize>
                 }
                 vec![units]
             }
+            LayerSpec::Residual { units, .. } => {
+                if shape.len() != 1 {
+                    return Err(fail(
+                        "a residual block takes flat features; add a flatten layer before it"
+                            .into(),
+                    ));
+                }
+                if shape[0] != units {
+                    return Err(fail(format!(
+                        "a residual block adds its input to its output, so its input must be as \
+                         wide as its {units} units, not {} (put a dense layer of {units} units \
+                         before it)",
+                        shape[0]
+                    )));
+                }
+                vec![units]
+            }
             LayerSpec::BatchNorm { .. } if shape.len() != 1 => {
                 return Err(fail(
                     "batch_norm normalises flat features; put it after a flatten layer".into(),
@@ -191,6 +208,30 @@ mod tests {
         }]);
         let error = layer_shapes(&even, &[1, 28, 28]).unwrap_err();
         assert!(error.message.contains("odd kernel_size"), "{error}");
+    }
+
+    #[test]
+    fn a_residual_block_needs_an_input_as_wide_as_its_units() {
+        let residual = |units| LayerSpec::Residual {
+            units,
+            activation: Activation::Sigmoid,
+        };
+        let dense = LayerSpec::Dense {
+            units: 16,
+            activation: Activation::Sigmoid,
+        };
+        let fits = model(vec![dense.clone(), residual(16), residual(16)]);
+        assert_eq!(layer_shapes(&fits, &[4]).unwrap(), [[16], [16], [16]]);
+        let error = layer_shapes(&model(vec![dense, residual(8)]), &[4]).unwrap_err();
+        assert_eq!((error.index, error.kind), (1, "residual"));
+        let text = error.to_string();
+        assert!(text.contains("layer 1 (residual)"), "{text}");
+        assert!(text.contains("[16]") && text.contains("8 units"), "{text}");
+        // An image reads as flat features in a network without convolution.
+        assert_eq!(
+            layer_shapes(&model(vec![residual(4)]), &[1, 2, 2]).unwrap(),
+            [[4]]
+        );
     }
 
     #[test]

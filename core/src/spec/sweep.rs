@@ -291,6 +291,11 @@ fn layer_label(layer: &Value) -> Option<String> {
             table.get("activation")?.as_str()?,
             render(table.get("units")?)
         )),
+        "residual" => Some(format!(
+            "res{}{}",
+            table.get("activation")?.as_str()?,
+            render(table.get("units")?)
+        )),
         "activation" => Some(table.get("function")?.as_str()?.to_string()),
         "dropout" => Some(format!("dropout{}", render(table.get("rate")?))),
         "batch_norm" => Some("bn".to_string()),

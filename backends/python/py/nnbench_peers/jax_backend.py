@@ -1,10 +1,10 @@
 """The JAX adapter (backend `jax`): written as a JAX user writes a training step.
 
 Parameters are a pytree (one dict per layer of the network: `weight` [fan_in, fan_out] and
-`bias` for a dense layer, `weight` [out, in, kh, kw] (OIHW) and `bias` for a convolution,
+`bias` for a dense layer or a residual block, `weight` [out, in, kh, kw] (OIHW) and `bias` for a convolution,
 `gamma` and `beta` for batch norm), the forward pass is a pure function of `jax.numpy`,
 `jax.lax` (`conv_general_dilated` on NCHW images, `reduce_window` for pooling) and `jax.nn`
-(activations), the losses are optax's, the gradient comes
+(activations; a residual block adds its input to its dense output), the losses are optax's, the gradient comes
 from `jax.value_and_grad` and the whole step (forward, backward, regularization, clipping,
 optimizer update) is one `jax.jit`-compiled function. The optimizer is an optax chain with
 every constant of the scenario passed explicitly, in the spec's order:
@@ -147,6 +147,9 @@ def _forward(layers, params, stats, x, key, training):
         if kind == "dense":
             p = params[index]
             x = _activation(layer["activation"])(x @ p["weight"] + p["bias"])
+        elif kind == "residual":
+            p = params[index]
+            x = x + _activation(layer["activation"])(x @ p["weight"] + p["bias"])
         elif kind == "conv2d":
             p = params[index]
             stride, pad = layer["stride"], layer["padding"]
@@ -262,11 +265,11 @@ def _fresh_parameters(layers, key):
     init = jax.nn.initializers.lecun_normal()
     params, stats = [], []
     for index, layer in enumerate(layers):
-        if layer["type"] == "dense":
-            shape = (layer["fan_in"], layer["fan_out"])
+        if _is_dense_like(layer):
+            shape = _shapes(layer)["weight"]
             params.append({
                 "weight": init(jax.random.fold_in(key, index), shape, jnp.float32),
-                "bias": jnp.zeros(layer["fan_out"], jnp.float32),
+                "bias": jnp.zeros(shape[1], jnp.float32),
             })
             stats.append({})
         elif layer["type"] == "conv2d":
@@ -289,14 +292,21 @@ def _fresh_parameters(layers, key):
     return params, stats
 
 
-PARAMETER_NAMES = {"dense": ("weight", "bias"), "conv2d": ("weight", "bias"),
-                   "batch_norm": ("gamma", "beta")}
+PARAMETER_NAMES = {"dense": ("weight", "bias"), "residual": ("weight", "bias"),
+                   "conv2d": ("weight", "bias"), "batch_norm": ("gamma", "beta")}
 STATISTIC_NAMES = ("running_mean", "running_var")
+
+
+def _is_dense_like(layer):
+    """A dense layer or a residual block (y = x + f(x·W + b)), whose weights are a dense layer's."""
+    return layer["type"] in ("dense", "residual")
 
 
 def _shapes(layer):
     if layer["type"] == "dense":
         return {"weight": (layer["fan_in"], layer["fan_out"]), "bias": (layer["fan_out"],)}
+    if layer["type"] == "residual":
+        return {"weight": (layer["width"], layer["width"]), "bias": (layer["width"],)}
     if layer["type"] == "conv2d":
         out, k = layer["output"]["channels"], layer["kernel_size"]
         return {"weight": (out, layer["input"]["channels"], k, k), "bias": (out,)}
@@ -359,13 +369,13 @@ class Trainer:
         head = network["head"]
         if head not in HEADS:
             _data_loss(head, None, None, None)  # raises the reason
-        self.dense = [i for i, layer in enumerate(layers) if layer["type"] == "dense"]
+        self.dense = [i for i, layer in enumerate(layers) if _is_dense_like(layer)]
         if init is None:
             self.params, self.stats = _fresh_parameters(layers, jax.random.fold_in(_seed_key(seed), 1))
         else:
             self.params, self.stats = _loaded_parameters(layers, init)
         mask = [
-            {name: (layer["type"] == "dense" and name == "weight") for name in p}
+            {name: (_is_dense_like(layer) and name == "weight") for name in p}
             for layer, p in zip(layers, self.params)
         ]
         self.optimizer = _optimizer(run, mask)

@@ -3,7 +3,8 @@ writes a custom training step.
 
 The network is a functional `keras.Model` of `keras.layers.Dense` and `Conv2D` (with their
 activation), `MaxPooling2D`, `AveragePooling2D`, `Flatten`, `Activation`, `Dropout` (seeded per
-unit and layer) and `BatchNormalization`. Convolutions run on Keras's default channels_last
+unit and layer), `BatchNormalization` and, for a residual block, `Add` of a `Dense` output to its
+input. Convolutions run on Keras's default channels_last
 (NHWC) images: the harness's NCHW rows are reshaped and permuted in, kernels cross as
 [out, in, kh, kw] and are transposed to Keras's [kh, kw, in, out], and `Flatten` is preceded by a
 permute back to channels first, so that the dense layer after it sees the canonical order; an
@@ -199,6 +200,14 @@ def _build_model(network, regularization, seed):
                 bias_initializer="zeros", kernel_regularizer=regularizer, name=f"dense_{index}",
             )
             x = dense[index](x)
+        elif kind == "residual":
+            # The functional API's skip connection: Add the block's input to its Dense output.
+            dense[index] = keras.layers.Dense(
+                layer["width"], activation=_activation(layer["activation"]),
+                kernel_initializer=keras.initializers.GlorotUniform(seed=_layer_seed(seed, index)),
+                bias_initializer="zeros", kernel_regularizer=regularizer, name=f"residual_{index}",
+            )
+            x = keras.layers.Add(name=f"skip_{index}")([x, dense[index](x)])
         elif kind == "activation":
             x = keras.layers.Activation(_activation(layer["function"]), name=f"act_{index}")(x)
         elif kind == "dropout":
@@ -363,8 +372,11 @@ class Trainer:
 
         for index, layer in self.dense.items():
             spec = self.network["layers"][index]
-            layer.kernel.assign(tensor(f"{index}.weight", (spec["fan_in"], spec["fan_out"])))
-            layer.bias.assign(tensor(f"{index}.bias", (spec["fan_out"],)))
+            # A residual block's weights are a dense layer's of its width.
+            width = spec.get("width")
+            fan_in, fan_out = (width, width) if width else (spec["fan_in"], spec["fan_out"])
+            layer.kernel.assign(tensor(f"{index}.weight", (fan_in, fan_out)))
+            layer.bias.assign(tensor(f"{index}.bias", (fan_out,)))
         for index, conv in self.convs.items():
             spec = self.network["layers"][index]
             out, k = spec["output"]["channels"], spec["kernel_size"]

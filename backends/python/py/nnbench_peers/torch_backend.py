@@ -2,7 +2,8 @@
 
 The network is `torch.nn` modules (`nn.Linear`, `nn.Conv2d`, `nn.MaxPool2d`, `nn.AvgPool2d`,
 `nn.Flatten`, the activation modules, `nn.Dropout`, `nn.BatchNorm1d`, whose running statistics
-follow the spec's convention; flat rows become NCHW images through `nn.Unflatten`), the loss is
+follow the spec's convention; flat rows become NCHW images through `nn.Unflatten`; a residual
+block is a small `nn.Module` adding its input to an `nn.Linear` and its activation), the loss is
 `torch.nn.functional`'s, gradients come from `loss.backward()`, and the step is a `torch.optim`
 optimizer (SGD with momentum and Nesterov, RMSprop, Adam) with every constant of the scenario
 passed explicitly. Between backward and the step, in the spec's order: the L1/L2 penalty's
@@ -67,6 +68,23 @@ def _activation(name):
     return modules[name]()
 
 
+def _residual(linear, activation):
+    """A residual block, y = x + f(linear(x)): torch has no such module, so the adapter writes
+    its `forward` (the skip connection of a ResNet, on a linear layer)."""
+    nn = _t().nn
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = linear
+            self.activation = activation
+
+        def forward(self, x):
+            return x + self.activation(self.linear(x))
+
+    return Residual()
+
+
 class _Model:
     """The network as an `nn.Sequential`, with each nnbench layer index's parameter modules."""
 
@@ -105,6 +123,12 @@ class _Model:
                 modules.append(linear)
                 if layer["activation"] != "identity":
                     modules.append(_activation(layer["activation"]))
+            elif kind == "residual":
+                linear = nn.Linear(layer["width"], layer["width"])
+                self.dense[index] = linear
+                function = layer["activation"]
+                activation = nn.Identity() if function == "identity" else _activation(function)
+                modules.append(_residual(linear, activation))
             elif kind == "activation":
                 modules.append(_activation(layer["function"]))
             elif kind == "dropout":
