@@ -156,14 +156,14 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
                 crate::replay::write(&dir, variant, dataset, seed)?;
             }
         }
-        prepared.push((variant, dataset, probe));
+        prepared.push(PreparedVariant(variant, dataset, probe));
     }
-    let planned: Vec<(&(&Variant, &Dataset, Option<Probe>), &UnitKey)> = todo
+    let planned: Vec<(&PreparedVariant, &UnitKey)> = todo
         .iter()
         .map(|key| {
             let variant = prepared
                 .iter()
-                .find(|(variant, ..)| variant.name == key.variant)
+                .find(|PreparedVariant(variant, ..)| variant.name == key.variant)
                 .expect("a unit of the scenario");
             (variant, *key)
         })
@@ -171,7 +171,7 @@ pub fn run_with(request: &RunRequest<'_>, options: &RunOptions<'_>) -> Result<Ru
     let total_units = planned.len();
     let progress = RunProgress::new(request.progress, jobs);
     let run_one = |index: usize| {
-        let ((variant, dataset, probe), key) = planned[index];
+        let (PreparedVariant(variant, dataset, probe), key) = planned[index];
         let mut progress = progress.for_unit();
         progress.unit_started(
             &format!(
@@ -303,3 +303,6 @@ fn truncate_to_finished(folder: &RunFolder) -> Result<()> {
     }
     Ok(())
 }
+
+/// A variant with its dataset and probe grid, ready for its units to run.
+struct PreparedVariant<'a>(&'a Variant, &'a Dataset, Option<Probe>);

@@ -35,11 +35,13 @@ pub fn in_job_slot<R>(slot: usize, work: impl FnOnce() -> R) -> R {
     work()
 }
 
+/// Rayon pools by (threads, job slot).
+type Pools = Mutex<HashMap<(usize, usize), Arc<rayon::ThreadPool>>>;
+
 /// The calling thread's rayon pool of `threads` threads (at least one), that of its job slot
 /// (see the module docs).
 pub fn rayon_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, BackendError> {
-    static POOLS: OnceLock<Mutex<HashMap<(usize, usize), Arc<rayon::ThreadPool>>>> =
-        OnceLock::new();
+    static POOLS: OnceLock<Pools> = OnceLock::new();
     let threads = threads.max(1);
     let slot = SLOT.with(Cell::get);
     let mut pools = POOLS
