@@ -182,7 +182,11 @@ fn list() {
             .unwrap_or_default();
         let description = std::fs::read_to_string(&path)
             .ok()
-            .and_then(|text| parse::parse_scenario(&name, "", &text, &LoadOptions::default()).ok())
+            .and_then(|text| {
+                // The path, not just the text: a scenario may name files beside it.
+                let origin = path.display().to_string();
+                parse::parse_scenario(&name, &origin, &text, &LoadOptions::default()).ok()
+            })
             .map_or_else(
                 || "(does not validate: run `nnbench show` to see why)".to_string(),
                 |scenario| scenario.description,
