@@ -197,6 +197,10 @@ fn is_zero(x: &f64) -> bool {
     *x == 0.0
 }
 
+fn is_false(x: &bool) -> bool {
+    !*x
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LayerSpec {
@@ -574,10 +578,13 @@ pub struct TrainingSpec {
     /// Record each hidden dense layer's share of dead units after every epoch
     /// ([`crate::dead_units`]).
     pub record_dead_units: bool,
-    /// Stop after this many training steps in all.
+    /// Stop after this many training steps in all. (Keys added after run folders exist are
+    /// left out at their defaults, so that an older run's resolved scenario still matches.)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_steps: Option<usize>,
     /// Record each parameter's gradient of the (single) step, from the weights before and
     /// after it.
+    #[serde(skip_serializing_if = "is_false")]
     pub record_gradients: bool,
     /// Stop as `diverged` when the training loss exceeds this (NaN and ∞ always do).
     pub divergence_loss: f64,
