@@ -527,7 +527,7 @@ pub const LESSONS: &[Lesson] = &[
                     .map(|s| s == Status::Diverged && fixes.iter().all(|f| *f == Some(Status::Ok))),
             }
         },
-        plot: MainPlot::GradNorms("none"),
+        plot: MainPlot::Curves("clip_value"),
     },
     Lesson {
         scenario: "lr_sweep",
