@@ -78,11 +78,8 @@ struct Conv {
     activation: Activation,
     weight: Range<usize>,
     bias: Range<usize>,
-    /// im2col of the input (`rows·positions × patch`); its gradient in the backward pass.
-    col: Vec<f32>,
-    /// The product `col · Wᵀ`, position-major (`rows·positions × out`); its gradient in the
-    /// backward pass.
-    product: Vec<f32>,
+    /// im2col, the product and their gradients.
+    buffers: conv::Buffers,
     /// Pre-activation, NCHW.
     z: Vec<f32>,
     /// f(z); unused for the identity.
@@ -147,9 +144,7 @@ impl Node {
         match self {
             Node::Conv(conv) => {
                 let g = conv.geometry;
-                let rows = len / g.output.len();
-                grow_to(&mut conv.col, rows * g.positions() * g.patch());
-                grow_to(&mut conv.product, len);
+                conv.buffers.reserve(&g, len / g.output.len());
                 grow_to(&mut conv.z, len);
                 if conv.activation != Activation::Identity {
                     grow_to(&mut conv.out, len);
@@ -201,10 +196,6 @@ pub struct NativeTrainer {
     delta_next: Vec<f32>,
     /// δ at a residual block's output, carried past the block by its skip connection.
     skip: Vec<f32>,
-    /// A convolution's product gradient and patch gradient in the backward pass (shared by
-    /// the conv layers, which run one at a time).
-    conv_scratch: Vec<f32>,
-    col_scratch: Vec<f32>,
     threads: Threads,
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
@@ -253,8 +244,7 @@ impl NativeTrainer {
                         activation,
                         weight: take(output.channels * geometry.patch()),
                         bias: take(output.channels),
-                        col: Vec::new(),
-                        product: Vec::new(),
+                        buffers: conv::Buffers::default(),
                         z: Vec::new(),
                         out: Vec::new(),
                     })
@@ -347,8 +337,6 @@ impl NativeTrainer {
             delta: Vec::new(),
             delta_next: Vec::new(),
             skip: Vec::new(),
-            conv_scratch: Vec::new(),
-            col_scratch: Vec::new(),
             threads: Threads(threads),
             pool,
         };
@@ -475,28 +463,13 @@ impl NativeTrainer {
                 }
                 Node::Conv(conv) => {
                     let g = conv.geometry;
-                    let (patch, positions, channels) =
-                        (g.patch(), g.positions(), g.output.channels);
-                    conv::im2col(&g, x, rows, &mut conv.col, self.threads);
-                    let product = &mut conv.product[..rows * positions * channels];
-                    matmul(
-                        product,
-                        MatRef::new(&conv.col, rows * positions, patch),
-                        MatRef::new(&self.params[conv.weight.clone()], channels, patch).t(),
-                        false,
-                        self.threads,
-                    );
-                    let bias = &self.params[conv.bias.clone()];
                     let len = rows * g.output.len();
-                    conv::to_nchw(
-                        product,
-                        rows,
-                        channels,
-                        positions,
-                        &mut conv.z[..len],
-                        self.threads,
-                        |c, v| v + bias[c],
-                    );
+                    let kernels = conv::Kernels {
+                        weight: &self.params[conv.weight.clone()],
+                        bias: &self.params[conv.bias.clone()],
+                    };
+                    let z = &mut conv.z[..len];
+                    conv::forward(&g, kernels, x, rows, &mut conv.buffers, z, self.threads);
                     if conv.activation != Activation::Identity {
                         activation::forward(conv.activation, &conv.z[..len], &mut conv.out[..len]);
                     }
@@ -507,7 +480,7 @@ impl NativeTrainer {
                     argmax,
                     out,
                 } => {
-                    conv::max_pool_forward(geometry, x, rows, out, argmax);
+                    conv::max_pool_forward(geometry, x, rows, out, argmax, self.threads);
                     width = geometry.output.len();
                 }
                 Node::AvgPool { geometry, out } => {
@@ -552,12 +525,13 @@ impl NativeTrainer {
             } else {
                 self.network.layers[index - 1].width()
             };
-            let x = match index.checked_sub(1) {
-                Some(previous) => self.nodes[previous].output(rows * input_width),
+            let (before, after) = self.nodes.split_at_mut(index);
+            let x = match before.last() {
+                Some(previous) => previous.output(rows * input_width),
                 None => &inputs[..rows * input_width],
             };
             let propagate = index > self.first_trainable;
-            match &self.nodes[index] {
+            match &mut after[0] {
                 Node::Dense(dense) => {
                     let len = rows * dense.fan_out;
                     if dense.residual && propagate {
@@ -602,60 +576,27 @@ impl NativeTrainer {
                 }
                 Node::Conv(conv) => {
                     let g = conv.geometry;
-                    let (patch, positions, channels) =
-                        (g.patch(), g.positions(), g.output.channels);
                     let len = rows * g.output.len();
                     let delta = &mut self.delta[..len];
                     if conv.activation != Activation::Identity {
                         activation::backward(conv.activation, &conv.z[..len], &conv.out, delta);
                     }
-                    let bias_grad = &mut self.grads[conv.bias.clone()];
-                    bias_grad.fill(0.0);
-                    for example in delta.chunks_exact(g.output.len()) {
-                        for (g, plane) in bias_grad.iter_mut().zip(example.chunks_exact(positions))
-                        {
-                            *g += plane.iter().sum::<f32>();
-                        }
-                    }
-                    // The product's gradient, position-major like the product.
-                    let mut d_product = std::mem::take(&mut self.conv_scratch);
-                    if d_product.len() < len {
-                        d_product.resize(len, 0.0);
-                    }
-                    conv::to_nhwc(
+                    // The kernels and biases were taken one after the other.
+                    debug_assert_eq!(conv.weight.end, conv.bias.start);
+                    let grads = &mut self.grads[conv.weight.start..conv.bias.end];
+                    conv::backward(
+                        &g,
+                        &self.params[conv.weight.clone()],
                         delta,
                         rows,
-                        channels,
-                        positions,
-                        &mut d_product,
-                        self.threads,
-                    );
-                    let d_product_ref = MatRef::new(&d_product, rows * positions, channels);
-                    let col = MatRef::new(&conv.col, rows * positions, patch);
-                    matmul(
-                        &mut self.grads[conv.weight.clone()],
-                        d_product_ref.t(),
-                        col,
-                        false,
+                        &mut conv.buffers,
+                        grads.split_at_mut(conv.weight.len()),
+                        propagate.then_some(&mut self.delta_next[..]),
                         self.threads,
                     );
                     if propagate {
-                        let mut d_col = std::mem::take(&mut self.col_scratch);
-                        if d_col.len() < rows * positions * patch {
-                            d_col.resize(rows * positions * patch, 0.0);
-                        }
-                        matmul(
-                            &mut d_col,
-                            d_product_ref,
-                            MatRef::new(&self.params[conv.weight.clone()], channels, patch),
-                            false,
-                            self.threads,
-                        );
-                        conv::col2im(&g, &d_col, rows, &mut self.delta_next, self.threads);
                         std::mem::swap(&mut self.delta, &mut self.delta_next);
-                        self.col_scratch = d_col;
                     }
-                    self.conv_scratch = d_product;
                 }
                 Node::MaxPool {
                     geometry, argmax, ..
