@@ -3,7 +3,8 @@
 Parameters are a pytree (one dict per layer of the network: `weight` [fan_in, fan_out] and
 `bias` for a dense layer or a residual block, `weight` [out, in, kh, kw] (OIHW) and `bias` for a convolution,
 `gamma` and `beta` for batch norm), the forward pass is a pure function of `jax.numpy`,
-`jax.lax` (`conv_general_dilated` on NCHW images, `reduce_window` for pooling) and `jax.nn`
+`jax.lax` (`conv_general_dilated` on NHWC images, JAX's and XLA's own layout, `reduce_window`
+for pooling) and `jax.nn`
 (activations; a residual block adds its input to its dense output), the losses are optax's, the gradient comes
 from `jax.value_and_grad` and the whole step (forward, backward, regularization, clipping,
 optimizer update) is one `jax.jit`-compiled function. The optimizer is an optax chain with
@@ -146,21 +147,22 @@ def _forward(layers, params, stats, x, key, training):
         kind = layer["type"]
         if kind == "dense":
             p = params[index]
-            x = _activation(layer["activation"])(x @ p["weight"] + p["bias"])
+            x = _activation(layer["activation"])(_flat(x) @ p["weight"] + p["bias"])
         elif kind == "residual":
             p = params[index]
+            x = _flat(x)
             x = x + _activation(layer["activation"])(x @ p["weight"] + p["bias"])
         elif kind == "conv2d":
             p = params[index]
             stride, pad = layer["stride"], layer["padding"]
             z = jax.lax.conv_general_dilated(
                 _images(x, layer["input"]), p["weight"], (stride, stride),
-                ((pad, pad), (pad, pad)), dimension_numbers=("NCHW", "OIHW", "NCHW"),
+                ((pad, pad), (pad, pad)), dimension_numbers=("NHWC", "OIHW", "NHWC"),
             )
-            x = _activation(layer["activation"])(z + p["bias"][None, :, None, None])
+            x = _activation(layer["activation"])(z + p["bias"])
         elif kind in ("max_pool2d", "avg_pool2d"):
             size, stride = layer["size"], layer["stride"]
-            window, strides = (1, 1, size, size), (1, 1, stride, stride)
+            window, strides = (1, size, size, 1), (1, stride, stride, 1)
             images = _images(x, layer["input"])
             if kind == "max_pool2d":
                 x = jax.lax.reduce_window(images, -jnp.inf, jax.lax.max, window, strides, "VALID")
@@ -168,7 +170,7 @@ def _forward(layers, params, stats, x, key, training):
                 x = jax.lax.reduce_window(images, 0.0, jax.lax.add, window, strides, "VALID")
                 x = x / (size * size)
         elif kind == "flatten":
-            x = x.reshape(x.shape[0], -1)  # NCHW order: the canonical one
+            x = _flat(x)
         elif kind == "activation":
             x = _activation(layer["function"])(x)
         elif kind == "dropout":
@@ -178,6 +180,7 @@ def _forward(layers, params, stats, x, key, training):
                 x = jnp.where(keep, x / (1.0 - rate), 0.0)
         elif kind == "batch_norm":
             p, s = params[index], stats[index]
+            x = _flat(x)
             if training:
                 rows = x.shape[0]
                 mean = x.mean(axis=0)
@@ -193,14 +196,24 @@ def _forward(layers, params, stats, x, key, training):
             x = (x - mean) * jax.lax.rsqrt(variance + layer["epsilon"]) * p["gamma"] + p["beta"]
         else:
             raise ValueError(f"layer type {kind!r} is not supported by the jax backend")
-    return x, [jax.lax.stop_gradient(s) for s in new_stats]
+    return _flat(x), [jax.lax.stop_gradient(s) for s in new_stats]
 
 
 def _images(x, image):
-    """`x` as NCHW images of shape `image` (rows arrive flat, each channel's pixels row by row)."""
+    """`x` as NHWC images of shape `image`: rows arrive flat in the canonical NCHW order (each
+    channel's pixels row by row) and are transposed once, inside the compiled step."""
     if x.ndim == 4:
         return x
-    return x.reshape(x.shape[0], image["channels"], image["height"], image["width"])
+    images = x.reshape(x.shape[0], image["channels"], image["height"], image["width"])
+    return images.transpose(0, 2, 3, 1)
+
+
+def _flat(x):
+    """NHWC images back to flat rows in the canonical NCHW order (what the next dense layer's
+    canonical weights expect); flat rows unchanged."""
+    if x.ndim != 4:
+        return x
+    return x.transpose(0, 3, 1, 2).reshape(x.shape[0], -1)
 
 
 def _add_l1_sign(l1, mask):
@@ -350,10 +363,10 @@ def _check_batch(network, x, labels=None, targets=None):
             f"a batch of shape {list(x.shape)} does not fit a network with {inputs} inputs"
         )
     rows = x.shape[0]
-    if labels is not None and (labels.shape != (rows,) or targets.shape != (rows, outputs)):
-        raise ValueError(
-            f"{targets.size} targets and {labels.size} labels for {rows} rows of {outputs} outputs"
-        )
+    # A step gets only what its head uses, labels or targets; the other is None.
+    for what, array, shape in (("labels", labels, (rows,)), ("targets", targets, (rows, outputs))):
+        if array is not None and array.shape != shape:
+            raise ValueError(f"{array.size} {what} for {rows} rows of {outputs} outputs")
     if labels is not None and network["head"] == "softmax_cross_entropy" and rows:
         top = int(labels.max())
         if top >= outputs:
@@ -386,6 +399,8 @@ class Trainer:
         # empty pytree to jax.
         self.key = jax.random.fold_in(_seed_key(seed), 2) if has_dropout else None
         self._uses_labels = head == "softmax_cross_entropy"
+        # The worker gathers only these of the split's rows (see worker.py).
+        self.uses_labels = self._uses_labels
         self.record_grad_norms = bool(run["training"]["record_grad_norms"])
         optimizer, dense, record = self.optimizer, self.dense, self.record_grad_norms
 

@@ -116,18 +116,17 @@ HEADS = ("softmax_cross_entropy", "sigmoid_binary_cross_entropy", "identity_mse"
 
 
 def _loss_function(head, outputs):
-    """The head's Keras loss as f(labels, targets, z) → mean data loss of the batch."""
+    """The head's Keras loss as f(truth, z) → mean data loss of the batch, where truth is the
+    labels for softmax cross-entropy and the targets otherwise."""
     _, keras = _modules()
     if head == "softmax_cross_entropy":
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        return lambda labels, targets, z: loss(labels, z)
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     if head == "sigmoid_binary_cross_entropy":
-        loss = keras.losses.BinaryCrossentropy(from_logits=True)
-        return lambda labels, targets, z: loss(targets, z)
+        return keras.losses.BinaryCrossentropy(from_logits=True)
     if head == "identity_mse":
         # The spec's loss is the mean over rows of the sum over outputs of ½(y − ŷ)².
         loss = keras.losses.MeanSquaredError()
-        return lambda labels, targets, z: loss(targets, z) * (outputs / 2.0)
+        return lambda targets, z: loss(targets, z) * (outputs / 2.0)
     raise ValueError(
         f"head {head!r} is not supported by the keras backend (the perceptron rule is not a "
         "gradient)"
@@ -263,10 +262,10 @@ def _check_batch(network, x, labels=None, targets=None):
             f"a batch of shape {list(x.shape)} does not fit a network with {inputs} inputs"
         )
     rows = x.shape[0]
-    if labels is not None and (labels.shape != (rows,) or targets.shape != (rows, outputs)):
-        raise ValueError(
-            f"{targets.size} targets and {labels.size} labels for {rows} rows of {outputs} outputs"
-        )
+    # A step gets only what its head uses, labels or targets; the other is None.
+    for what, array, shape in (("labels", labels, (rows,)), ("targets", targets, (rows, outputs))):
+        if array is not None and array.shape != shape:
+            raise ValueError(f"{array.size} {what} for {rows} rows of {outputs} outputs")
     if labels is not None and network["head"] == "softmax_cross_entropy":
         top = int(labels.max())
         if top >= outputs:
@@ -305,27 +304,23 @@ class Trainer:
         self.last_lr = None
         model, optimizer = self.model, self.optimizer
         features = network["inputs"]
-        signature = [
-            tf.TensorSpec([None, features], tf.float32),
-            tf.TensorSpec([None], tf.int32),
-            tf.TensorSpec([None, outputs], tf.float32),
-            tf.TensorSpec([], tf.float32),
-        ]
+        # Only what the step uses crosses into it, as in a user's step: each argument of a
+        # tf.function call costs a conversion, and the rate is assigned only when it changes.
+        self.uses_labels = head == "softmax_cross_entropy"
+        truth = (tf.TensorSpec([None], tf.int32) if self.uses_labels
+                 else tf.TensorSpec([None, outputs], tf.float32))
+        signature = [tf.TensorSpec([None, features], tf.float32), truth]
 
         @tf.function(input_signature=signature)
-        def train_step(x, labels, targets, lr):
-            optimizer.learning_rate.assign(lr)
+        def train_step(x, truth):
             old_variances = [norm.moving_variance.value + 0.0 for norm, _ in norms]
             with tf.GradientTape(persistent=regularized) as tape:
                 z = model(x, training=True)
-                loss = loss_function(labels, targets, z)
+                loss = loss_function(truth, z)
                 if regularized:
                     penalty = tf.add_n(model.losses)
             grads = tape.gradient(loss, variables)
-            if record:
-                norms_out = tf.stack([tf.norm(grads[i]) for i in kernel_positions])
-            else:
-                norms_out = tf.zeros([0])
+            norms_out = tf.stack([tf.norm(grads[i]) for i in kernel_positions]) if record else None
             if regularized:
                 penalty_grads = tape.gradient(penalty, [variables[i] for i in kernel_positions])
                 for i, g in zip(kernel_positions, penalty_grads):
@@ -339,7 +334,7 @@ class Trainer:
             for (norm, keep), old in zip(norms, old_variances):
                 new = norm.moving_variance.value
                 norm.moving_variance.assign(keep * old + (new - keep * old) * correction)
-            return loss, norms_out
+            return loss if norms_out is None else (loss, norms_out)
 
         @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
         def rescale_velocity(scale):
@@ -395,13 +390,16 @@ class Trainer:
         _check_batch(self.network, x, labels, targets)
         if self.rescales_velocity and self.last_lr and lr != self.last_lr:
             self._rescale_velocity(tf.constant(lr / self.last_lr, tf.float32))
+        if lr != self.last_lr:
+            self.optimizer.learning_rate.assign(lr)
         self.last_lr = lr
-        loss, norms = self._train_step(
-            np.asarray(x, dtype=np.float32), np.asarray(labels, dtype=np.int32),
-            np.asarray(targets, dtype=np.float32), np.float32(lr),
-        )
-        norms = [float(n) for n in norms.numpy()] if self.record_grad_norms else None
-        return float(loss.numpy()), norms
+        truth = (np.asarray(labels, dtype=np.int32) if self.uses_labels
+                 else np.asarray(targets, dtype=np.float32))
+        result = self._train_step(np.asarray(x, dtype=np.float32), truth)
+        if self.record_grad_norms:
+            loss, norms = result
+            return float(loss), [float(n) for n in norms.numpy()]
+        return float(result), None
 
     def predict(self, x):
         tf, _ = _modules()

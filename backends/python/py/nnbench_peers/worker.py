@@ -162,7 +162,15 @@ def _handle(module, state, header, arrays, np):
     if op == "keep_split":
         # The training split, once per unit; each `train_rows` then indexes it, as a framework's
         # own script indexes the dataset it holds.
-        state["split"] = (arrays["x"], arrays["labels"], arrays["targets"])
+        labels, targets = arrays["labels"], arrays["targets"]
+        # A trainer whose step takes only labels (or only targets) says so: the other is not
+        # gathered every step for nothing.
+        uses_labels = getattr(state["trainer"], "uses_labels", None)
+        if uses_labels is True:
+            targets = None
+        elif uses_labels is False:
+            labels = None
+        state["split"] = (arrays["x"], labels, targets)
         expect_split = getattr(state["trainer"], "expect_split", None)
         if expect_split is not None:
             expect_split(len(arrays["labels"]))
@@ -171,7 +179,10 @@ def _handle(module, state, header, arrays, np):
         x, labels, targets = state["split"]
         rows = arrays["rows"]
         loss, norms = state["trainer"].train_batch(
-            x[rows], labels[rows], targets[rows], float(header["lr"])
+            x[rows],
+            None if labels is None else labels[rows],
+            None if targets is None else targets[rows],
+            float(header["lr"]),
         )
         return _step_reply(loss, norms, np)
     if op == "predict":
