@@ -212,53 +212,38 @@ fn line(row: &BenchRow) -> String {
 }
 
 /// The README's speed tables, generated from a `bench.csv`: per workload a row per backend
-/// and thread count, and the machine and load the rows were measured on.
+/// and thread count, under the machine, commit and load its rows were measured on (a
+/// `bench.csv` may join the workloads of several sittings).
 pub fn markdown(rows: &[BenchRow]) -> String {
     let mut out = String::new();
-    if let Some(first) = rows.first() {
-        let loads: Vec<f64> = rows.iter().filter_map(|row| row.load_average).collect();
-        let (low, high) = loads
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
-                (l.min(v), h.max(v))
-            });
-        out.push_str(&format!(
-            "Measured on {} ({} cores; {}), {}; {} build of commit {}, {}; 1-minute load \
-             average {:.1}–{:.1} during the measurements, medians of {} rounds.\n\n",
-            first.cpu_model,
-            first.cores,
-            first.cpu_simd,
-            first.gemm_kernels,
-            first.build_profile,
-            first.git_commit,
-            first.started_at,
-            low,
-            high,
-            first.rounds
-        ));
-    }
     let fmt = |value: Option<f64>, scale: f64, digits: usize| {
         value.map_or("-".to_string(), |v| format!("{:.*}", digits, v * scale))
     };
-    let epochs: Vec<&BenchRow> = rows
-        .iter()
-        .filter(|row| row.workload == BenchWorkload::MnistEpoch.name())
-        .collect();
+    let of = |workload: BenchWorkload| -> Vec<&BenchRow> {
+        rows.iter()
+            .filter(|row| row.workload == workload.name())
+            .collect()
+    };
+    // The 1-thread epoch of the same backend, for the speed-up column.
+    let speed_up = |rows: &[&BenchRow], row: &BenchRow| {
+        let one_thread = rows
+            .iter()
+            .find(|other| other.backend == row.backend && other.threads == 1)
+            .and_then(|other| other.harness_s);
+        match (one_thread, row.harness_s) {
+            (Some(one), Some(this)) if row.threads > 1 => Some(one / this),
+            _ => None,
+        }
+    };
+    let epochs = of(BenchWorkload::MnistEpoch);
     if !epochs.is_empty() {
+        out.push_str(&sitting(&epochs));
         out.push_str(
             "MNIST epoch of mnist_adam's model (784-128-10 relu, Adam, batch 128):\n\n\
              | backend | threads | s/epoch | × GEMM floor | GEMM floor s | speed-up over 1 thread | own loop s/epoch | harness / own loop |\n\
              |---|---|---|---|---|---|---|---|\n",
         );
         for row in &epochs {
-            let one_thread = epochs
-                .iter()
-                .find(|other| other.backend == row.backend && other.threads == 1)
-                .and_then(|other| other.harness_s);
-            let speed_up = match (one_thread, row.harness_s) {
-                (Some(one), Some(this)) if row.threads > 1 => Some(one / this),
-                _ => None,
-            };
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 row.backend,
@@ -266,18 +251,47 @@ pub fn markdown(rows: &[BenchRow]) -> String {
                 status_or(row, fmt(row.harness_s, 1.0, 3)),
                 fmt(row.floor_multiple, 1.0, 2),
                 fmt(row.gemm_floor_s, 1.0, 3),
-                fmt(speed_up, 1.0, 2),
+                fmt(speed_up(&epochs, row), 1.0, 2),
                 fmt(row.own_loop_s, 1.0, 3),
                 fmt(row.harness_over_own, 1.0, 3),
             ));
         }
         out.push('\n');
     }
-    let steps: Vec<&BenchRow> = rows
-        .iter()
-        .filter(|row| row.workload == BenchWorkload::XorStep.name())
-        .collect();
+    let convolutional = of(BenchWorkload::CnnEpoch);
+    if !convolutional.is_empty() {
+        out.push_str(&sitting(&convolutional));
+        out.push_str(
+            "MNIST epoch of mnist_cnn's LeNet-5 (conv 6@5×5 same, max pool 2, conv 16@5×5, max \
+             pool 2, 120, 84, 10 relu; Adam, batch 128); \"× fastest\" divides by the fastest \
+             epoch at the same thread count, harness or own loop, of any backend:\n\n\
+             | backend | threads | s/epoch | × fastest | speed-up over 1 thread | own loop s/epoch | harness / own loop |\n\
+             |---|---|---|---|---|---|---|\n",
+        );
+        for row in &convolutional {
+            let fastest = convolutional
+                .iter()
+                .filter(|other| other.threads == row.threads)
+                .flat_map(|other| [other.harness_s, other.own_loop_s])
+                .flatten()
+                .fold(f64::INFINITY, f64::min);
+            let multiple = row.harness_s.map(|s| s / fastest);
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                row.backend,
+                row.threads,
+                status_or(row, fmt(row.harness_s, 1.0, 3)),
+                fmt(multiple, 1.0, 2),
+                fmt(speed_up(&convolutional, row), 1.0, 2),
+                fmt(row.own_loop_s, 1.0, 3),
+                fmt(row.harness_over_own, 1.0, 3),
+            ));
+        }
+        out.push('\n');
+    }
+    let steps = of(BenchWorkload::XorStep);
     if !steps.is_empty() {
+        out.push_str(&sitting(&steps));
         out.push_str(
             "Tiny net: one SGD step of a 2-4-1 tanh network on the four XOR points:\n\n\
              | backend | threads | µs/step | own loop µs/step | harness / own loop |\n\
@@ -295,6 +309,51 @@ pub fn markdown(rows: &[BenchRow]) -> String {
         }
     }
     out
+}
+
+/// The line that says where and when `rows` (one workload's, non-empty) were measured; rows
+/// joined from several sittings name each.
+fn sitting(rows: &[&BenchRow]) -> String {
+    let first = rows[0];
+    let loads = rows.iter().filter_map(|row| row.load_average);
+    let (low, high) = loads.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    let distinct = |field: fn(&BenchRow) -> String| {
+        let mut seen: Vec<String> = Vec::new();
+        for row in rows {
+            let value = field(row);
+            if !seen.contains(&value) {
+                seen.push(value);
+            }
+        }
+        seen.join(" and ")
+    };
+    format!(
+        "Measured on {} ({} cores; {}), {}; {} build of commit {}, {}; 1-minute load \
+         average {:.1}–{:.1} during the measurements, medians of {} rounds.\n\n",
+        first.cpu_model,
+        first.cores,
+        first.cpu_simd,
+        first.gemm_kernels,
+        first.build_profile,
+        distinct(|row| row.git_commit.clone()),
+        started_between(rows),
+        low,
+        high,
+        distinct(|row| row.rounds.to_string()),
+    )
+}
+
+/// When the rows were measured: the first and last start (ISO 8601 strings sort by time).
+fn started_between(rows: &[&BenchRow]) -> String {
+    let first = rows.iter().map(|row| &row.started_at).min();
+    let last = rows.iter().map(|row| &row.started_at).max();
+    match (first, last) {
+        (Some(first), Some(last)) if first != last => format!("{first} to {last}"),
+        (Some(first), _) => first.clone(),
+        _ => String::new(),
+    }
 }
 
 /// `value`, or the row's status when it was not measured.
