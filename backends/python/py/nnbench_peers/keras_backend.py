@@ -4,15 +4,17 @@ writes a custom training step.
 The network is a functional `keras.Model` of `keras.layers.Dense` and `Conv2D` (with their
 activation), `MaxPooling2D`, `AveragePooling2D`, `Flatten`, `Activation`, `Dropout` (seeded per
 unit and layer), `BatchNormalization` and, for a residual block, `Add` of a `Dense` output to its
-input. Convolutions run on Keras's default channels_last
-(NHWC) images: the harness's NCHW rows are reshaped and permuted in, kernels cross as
-[out, in, kh, kw] and are transposed to Keras's [kh, kw, in, out], and `Flatten` is preceded by a
-permute back to channels first, so that the dense layer after it sees the canonical order; an
-integer padding that is not Keras's "same" is a `ZeroPadding2D` before a "valid" convolution. the losses are
+input. Convolutions run on Keras's default channels_last (NHWC) images: the harness's NCHW
+rows are reshaped and permuted in, and kernels cross as [out, in, kh, kw], transposed to
+Keras's [kh, kw, in, out]. `Flatten` flattens channels last, as in Keras's own examples; the
+dense layer after it has its kernel's rows permuted from the canonical (NCHW) order at load and
+back at export, as a user porting channels-first weights does (a batch norm or other layer
+right after `Flatten` gets a `Permute` back to channels first instead). An integer padding that
+is not Keras's "same" is a `ZeroPadding2D` before a "valid" convolution. The losses are
 `keras.losses`'; the step is a `tf.function` around a `tf.GradientTape` that hands the
 gradients to a `keras.optimizers` optimizer (SGD with momentum and Nesterov, RMSprop, Adam)
-built with every constant of the scenario. Each step writes the harness's rate into the
-optimizer's `learning_rate` variable inside the compiled step (no retracing).
+built with every constant of the scenario. The harness's rate is assigned to the optimizer's
+`learning_rate` variable when it changes (no retracing).
 
 Regularization, in the spec's order: L1/L2 are Keras's `kernel_regularizer=L1L2(l1, l2/2)` on
 dense kernels only (Keras's L2 penalty is l2·Σw², the spec's ½·l2·Σw²), whose gradient is added
@@ -148,13 +150,15 @@ def _layer_seed(seed, index):
 
 
 def _build_model(network, regularization, seed):
-    """The functional model, and its dense and batch-norm layers by network index."""
+    """The functional model; its dense, batch-norm and conv layers by network index; and, by
+    network index, the (channels, height, width) of the images whose NHWC flattening a dense
+    layer reads (see `_nhwc_rows`)."""
     _, keras = _modules()
     l1, l2 = regularization["l1"], regularization["l2"]
     regularizer = keras.regularizers.L1L2(l1=l1, l2=l2 / 2.0) if (l1 or l2) else None
     inputs = keras.Input(shape=(network["inputs"],), dtype="float32")
     x = inputs
-    dense, norms, convs = {}, {}, {}
+    dense, norms, convs, nhwc_rows = {}, {}, {}, {}
     images = False  # NHWC images (Keras's channels_last) between the first conv/pool and flatten
     for index, layer in enumerate(network["layers"]):
         kind = layer["type"]
@@ -188,8 +192,15 @@ def _build_model(network, regularization, seed):
                                               padding="valid", name=f"avg_pool_{index}")(x)
         elif kind == "flatten":
             if images:
-                # Back to channels first, so that the flat order is the canonical NCHW one.
-                x = keras.layers.Permute((3, 1, 2), name=f"channels_first_{index}")(x)
+                following = network["layers"][index + 1:index + 2]
+                if following and following[0]["type"] == "dense":
+                    # Keras flattens channels last; a user porting channels-first weights
+                    # permutes the next kernel's rows once rather than every batch's features.
+                    _, height, width, channels = x.shape
+                    nhwc_rows[index + 1] = (int(channels), int(height), int(width))
+                else:
+                    # Back to channels first, so that the flat order is the canonical one.
+                    x = keras.layers.Permute((3, 1, 2), name=f"channels_first_{index}")(x)
                 images = False
             x = keras.layers.Flatten(name=f"flatten_{index}")(x)
         elif kind == "dense":
@@ -220,7 +231,20 @@ def _build_model(network, regularization, seed):
             x = norms[index](x)
         else:
             raise ValueError(f"layer type {kind!r} is not supported by the keras backend")
-    return keras.Model(inputs, x), dense, norms, convs
+    return keras.Model(inputs, x), dense, norms, convs, nhwc_rows
+
+
+def _nhwc_rows(kernel, image, to_nhwc):
+    """A dense kernel (fan_in × fan_out) whose rows follow the canonical NCHW flattening of
+    `image` = (channels, height, width), with its rows in Keras's NHWC flattening (to_nhwc), or
+    back."""
+    channels, height, width = image
+    out = kernel.shape[1]
+    if to_nhwc:
+        rows = kernel.reshape(channels, height, width, out).transpose(1, 2, 0, 3)
+    else:
+        rows = kernel.reshape(height, width, channels, out).transpose(2, 0, 1, 3)
+    return np.ascontiguousarray(rows.reshape(-1, out))
 
 
 def _optimizer(run):
@@ -280,7 +304,7 @@ class Trainer:
         head, outputs = network["head"], network["outputs"]
         loss_function = _loss_function(head, outputs)
         regularization = run["regularization"]
-        self.model, self.dense, self.norms, self.convs = _build_model(
+        self.model, self.dense, self.norms, self.convs, self.nhwc_rows = _build_model(
             network, regularization, seed
         )
         if init is not None:
@@ -370,7 +394,10 @@ class Trainer:
             # A residual block's weights are a dense layer's of its width.
             width = spec.get("width")
             fan_in, fan_out = (width, width) if width else (spec["fan_in"], spec["fan_out"])
-            layer.kernel.assign(tensor(f"{index}.weight", (fan_in, fan_out)))
+            kernel = tensor(f"{index}.weight", (fan_in, fan_out))
+            if index in self.nhwc_rows:
+                kernel = _nhwc_rows(kernel, self.nhwc_rows[index], to_nhwc=True)
+            layer.kernel.assign(kernel)
             layer.bias.assign(tensor(f"{index}.bias", (fan_out,)))
         for index, conv in self.convs.items():
             spec = self.network["layers"][index]
@@ -411,7 +438,10 @@ class Trainer:
         for index in sorted(list(self.dense) + list(self.convs) + list(self.norms)):
             if index in self.dense:
                 layer = self.dense[index]
-                tensors[f"{index}.weight"] = np.array(layer.kernel.numpy(), dtype=np.float32)
+                kernel = np.array(layer.kernel.numpy(), dtype=np.float32)
+                if index in self.nhwc_rows:
+                    kernel = _nhwc_rows(kernel, self.nhwc_rows[index], to_nhwc=False)
+                tensors[f"{index}.weight"] = kernel
                 tensors[f"{index}.bias"] = np.array(layer.bias.numpy(), dtype=np.float32)
             elif index in self.convs:
                 conv = self.convs[index]
