@@ -501,19 +501,25 @@ mod tests {
         pool.install(work)
     }
 
+    /// `rows` input images and the kernels of `g`, smooth and free of ties.
+    fn inputs_and_kernels(g: &Geometry, rows: usize) -> (Vec<f32>, Vec<f32>) {
+        let x = (0..rows * g.input.len())
+            .map(|v| (v as f32 * 0.3).sin())
+            .collect();
+        let w = (0..g.output.channels * g.patch())
+            .map(|v| (v as f32 * 0.7).cos())
+            .collect();
+        (x, w)
+    }
+
     /// The convolution by its definition, for comparison with im2col + product, over more
     /// examples than one chunk holds.
     #[test]
     fn forward_is_the_convolution() {
         for g in geometries() {
             let rows = CHUNK + 3;
-            let (channels, patch) = (g.output.channels, g.patch());
-            let x: Vec<f32> = (0..rows * g.input.len())
-                .map(|v| (v as f32 * 0.3).sin())
-                .collect();
-            let w: Vec<f32> = (0..channels * patch)
-                .map(|v| (v as f32 * 0.7).cos())
-                .collect();
+            let channels = g.output.channels;
+            let (x, w) = inputs_and_kernels(&g, rows);
             let bias = [0.1, -0.2, 0.3];
             for threads in [1, 2] {
                 let mut buffers = Buffers::default();
@@ -601,13 +607,8 @@ mod tests {
     fn the_backward_pass_gives_the_same_numbers_on_any_thread_count() {
         let g = geometries()[1];
         let rows = 2 * CHUNK + 1;
-        let (channels, patch) = (g.output.channels, g.patch());
-        let x: Vec<f32> = (0..rows * g.input.len())
-            .map(|v| (v as f32 * 0.3).sin())
-            .collect();
-        let w: Vec<f32> = (0..channels * patch)
-            .map(|v| (v as f32 * 0.7).cos())
-            .collect();
+        let channels = g.output.channels;
+        let (x, w) = inputs_and_kernels(&g, rows);
         let delta: Vec<f32> = (0..rows * g.output.len())
             .map(|v| (v as f32 * 0.17).cos())
             .collect();

@@ -37,6 +37,7 @@ import time
 import numpy as np
 
 from . import lenet
+from .batch import check_batch
 
 FRAMEWORK = "jax"
 
@@ -355,24 +356,6 @@ def _seed_key(seed):
     return jax.random.fold_in(jax.random.key(seed & 0xFFFF_FFFF), seed >> 32)
 
 
-def _check_batch(network, x, labels=None, targets=None):
-    """The harness's batch check (core's Batch::check), as a Python error."""
-    inputs, outputs = network["inputs"], network["outputs"]
-    if x.ndim != 2 or x.shape[1] != inputs or x.shape[0] == 0:
-        raise ValueError(
-            f"a batch of shape {list(x.shape)} does not fit a network with {inputs} inputs"
-        )
-    rows = x.shape[0]
-    # A step gets only what its head uses, labels or targets; the other is None.
-    for what, array, shape in (("labels", labels, (rows,)), ("targets", targets, (rows, outputs))):
-        if array is not None and array.shape != shape:
-            raise ValueError(f"{array.size} {what} for {rows} rows of {outputs} outputs")
-    if labels is not None and network["head"] == "softmax_cross_entropy" and rows:
-        top = int(labels.max())
-        if top >= outputs:
-            raise ValueError(f"label {top} out of range for {outputs} classes")
-
-
 class Trainer:
     def __init__(self, spec, init, seed):
         jax, jnp, _ = _modules()
@@ -398,9 +381,8 @@ class Trainer:
         # copy per call (a key's check alone was ≈ 30 µs of a 1 ms MNIST step); None is an
         # empty pytree to jax.
         self.key = jax.random.fold_in(_seed_key(seed), 2) if has_dropout else None
-        self._uses_labels = head == "softmax_cross_entropy"
-        # The worker gathers only these of the split's rows (see worker.py).
-        self.uses_labels = self._uses_labels
+        # The step takes labels or targets, not both; the worker gathers only those (worker.py).
+        self.uses_labels = head == "softmax_cross_entropy"
         self.record_grad_norms = bool(run["training"]["record_grad_norms"])
         optimizer, dense, record = self.optimizer, self.dense, self.record_grad_norms
 
@@ -449,8 +431,8 @@ class Trainer:
         if compiled is None:
             jax, jnp, _ = _modules()
             outputs, inputs = self.network["outputs"], self.network["inputs"]
-            labels = jax.ShapeDtypeStruct((rows,), jnp.int32) if self._uses_labels else None
-            targets = (None if self._uses_labels
+            labels = jax.ShapeDtypeStruct((rows,), jnp.int32) if self.uses_labels else None
+            targets = (None if self.uses_labels
                        else jax.ShapeDtypeStruct((rows, outputs), jnp.float32))
             compiled = self._train_step.lower(
                 self.params, self.stats, self.opt_state, self.key,
@@ -461,9 +443,9 @@ class Trainer:
         return compiled
 
     def train_batch(self, x, labels, targets, lr):
-        _check_batch(self.network, x, labels, targets)
+        check_batch(self.network, x, labels, targets)
         step = self._step_for(x.shape[0])
-        if self._uses_labels:
+        if self.uses_labels:
             labels, targets = np.asarray(labels, dtype=np.int32), None
         else:
             labels, targets = None, np.asarray(targets, dtype=np.float32)
@@ -475,7 +457,7 @@ class Trainer:
         return loss, ([float(n) for n in np.asarray(norms)] if self.record_grad_norms else None)
 
     def predict(self, x):
-        _check_batch(self.network, x)
+        check_batch(self.network, x)
         return np.asarray(self._predict(self.params, self.stats, np.asarray(x, dtype=np.float32)))
 
     def weights(self):

@@ -45,6 +45,7 @@ import time
 import numpy as np
 
 from . import lenet
+from .batch import check_batch
 
 FRAMEWORK = "keras"
 
@@ -278,24 +279,6 @@ def _optimizer(run):
     raise ValueError(f"optimizer {name!r} is not supported by the keras backend")
 
 
-def _check_batch(network, x, labels=None, targets=None):
-    """The harness's batch check (core's Batch::check), as a Python error."""
-    inputs, outputs = network["inputs"], network["outputs"]
-    if x.ndim != 2 or x.shape[1] != inputs or x.shape[0] == 0:
-        raise ValueError(
-            f"a batch of shape {list(x.shape)} does not fit a network with {inputs} inputs"
-        )
-    rows = x.shape[0]
-    # A step gets only what its head uses, labels or targets; the other is None.
-    for what, array, shape in (("labels", labels, (rows,)), ("targets", targets, (rows, outputs))):
-        if array is not None and array.shape != shape:
-            raise ValueError(f"{array.size} {what} for {rows} rows of {outputs} outputs")
-    if labels is not None and network["head"] == "softmax_cross_entropy":
-        top = int(labels.max())
-        if top >= outputs:
-            raise ValueError(f"label {top} out of range for {outputs} classes")
-
-
 class Trainer:
     def __init__(self, spec, init, seed):
         tf, keras = _modules()
@@ -414,7 +397,7 @@ class Trainer:
 
     def train_batch(self, x, labels, targets, lr):
         tf, _ = _modules()
-        _check_batch(self.network, x, labels, targets)
+        check_batch(self.network, x, labels, targets)
         if self.rescales_velocity and self.last_lr and lr != self.last_lr:
             self._rescale_velocity(tf.constant(lr / self.last_lr, tf.float32))
         if lr != self.last_lr:
@@ -430,7 +413,7 @@ class Trainer:
 
     def predict(self, x):
         tf, _ = _modules()
-        _check_batch(self.network, x)
+        check_batch(self.network, x)
         return self._predict(tf.constant(np.asarray(x, dtype=np.float32))).numpy()
 
     def weights(self):
