@@ -179,6 +179,12 @@ pub struct BenchArgs {
     /// one warm-up round
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub rounds: u64,
+    /// Sittings per backend, workload and thread count: fresh child processes of `--rounds`
+    /// rounds each, every backend's n-th sitting before any backend's (n+1)-th; figures are
+    /// medians over the sittings (a process launch and a spell of a shared machine move a
+    /// sitting's median more than its rounds differ)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sittings: u64,
     /// Thread counts to measure (comma-separated)
     #[arg(long, value_delimiter = ',', default_value = "1,2",
           value_parser = clap::value_parser!(u64).range(1..))]

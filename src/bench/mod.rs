@@ -78,20 +78,38 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         }
         for &threads in &args.threads {
             let threads = threads as usize;
+            let sittings = args.sittings as usize;
             println!(
-                "{} at {threads} thread(s), {rounds} rounds after a warm-up, medians:",
+                "{} at {threads} thread(s), {sittings} sitting(s) of {rounds} rounds after a warm-up, medians:",
                 describe(workload, args)
             );
-            for backend in &backends {
-                let row = if args.in_process {
-                    measure_row(backend.as_ref(), workload, threads, &dataset, args)
-                } else {
-                    measure_in_child(backend.name(), workload, threads, args, &options)
-                };
-                println!("  {:<8} {}", backend.name(), line(&row));
-                rows.push(row);
-                // Written after every row: an interrupted bench keeps what it measured.
-                run_folder::write::write_table(&dir, &rows)?;
+            let done = rows.len();
+            let mut measured: Vec<Vec<BenchRow>> = vec![Vec::new(); backends.len()];
+            for sitting in 1..=sittings {
+                for (index, backend) in backends.iter().enumerate() {
+                    let row = if args.in_process {
+                        measure_row(backend.as_ref(), workload, threads, &dataset, args)
+                    } else {
+                        measure_in_child(backend.name(), workload, threads, args, &options)
+                    };
+                    let label = if sittings > 1 {
+                        format!("{} ({sitting}/{sittings})", backend.name())
+                    } else {
+                        backend.name().to_string()
+                    };
+                    println!("  {label:<8} {}", line(&row));
+                    measured[index].push(row);
+                    // Written after every sitting: an interrupted bench keeps what it measured.
+                    rows.truncate(done);
+                    rows.extend(measured.iter().filter_map(|rows| over_sittings(rows)));
+                    run_folder::write::write_table(&dir, &rows)?;
+                }
+            }
+            if sittings > 1 {
+                println!("  over the {sittings} sittings:");
+                for row in &rows[done..] {
+                    println!("  {:<8} {}", row.backend, line(row));
+                }
             }
         }
     }
@@ -136,9 +154,12 @@ fn empty_row(backend: &str, workload: BenchWorkload, threads: usize, rounds: usi
         harness_s: None,
         own_loop_s: None,
         harness_over_own: None,
+        harness_over_own_lowest: None,
+        harness_over_own_highest: None,
         gemm_floor_s: None,
         floor_multiple: None,
         test_accuracy: None,
+        sittings: 1,
         cpu_model: environment.cpu_model,
         cores: environment.cores as u64,
         cpu_simd: environment.cpu_simd,
@@ -182,6 +203,38 @@ fn measure_row(
     row
 }
 
+/// One row from the rows of one backend's sittings (`None` when there are none yet): every
+/// figure the median of the sittings' figures, the first failed sitting's row if one failed.
+fn over_sittings(sittings: &[BenchRow]) -> Option<BenchRow> {
+    let first = sittings.first()?;
+    let mut row = first.clone();
+    row.sittings = sittings.len() as u64;
+    row.load_average = sittings
+        .iter()
+        .filter_map(|row| row.load_average)
+        .reduce(f64::max);
+    if let Some(failed) = sittings.iter().find(|row| row.status != Status::Ok) {
+        return Some(BenchRow {
+            sittings: row.sittings,
+            ..failed.clone()
+        });
+    }
+    let median = |field: fn(&BenchRow) -> Option<f64>| {
+        let values: Vec<f64> = sittings.iter().filter_map(field).collect();
+        stats::median(&values)
+    };
+    row.harness_s = median(|row| row.harness_s);
+    row.own_loop_s = median(|row| row.own_loop_s);
+    row.harness_over_own = median(|row| row.harness_over_own);
+    row.gemm_floor_s = median(|row| row.gemm_floor_s);
+    row.floor_multiple = median(|row| row.floor_multiple);
+    row.test_accuracy = median(|row| row.test_accuracy);
+    let ratios = sittings.iter().filter_map(|row| row.harness_over_own);
+    row.harness_over_own_lowest = ratios.clone().reduce(f64::min);
+    row.harness_over_own_highest = ratios.reduce(f64::max);
+    Some(row)
+}
+
 /// The terminal line of a row.
 fn line(row: &BenchRow) -> String {
     if row.status != Status::Ok {
@@ -204,6 +257,9 @@ fn line(row: &BenchRow) -> String {
             "; own loop {:.3} {unit}; harness/own {ratio:.3}",
             own * scale
         ));
+        if let Some(spread) = sitting_spread(row) {
+            line.push_str(&format!(" (sittings {spread})"));
+        }
     }
     if !row.reason.is_empty() {
         line.push_str(&format!(" ({})", row.reason));
@@ -253,7 +309,7 @@ pub fn markdown(rows: &[BenchRow]) -> String {
                 fmt(row.gemm_floor_s, 1.0, 3),
                 fmt(speed_up(&epochs, row), 1.0, 2),
                 fmt(row.own_loop_s, 1.0, 3),
-                fmt(row.harness_over_own, 1.0, 3),
+                ratio_cell(row),
             ));
         }
         out.push('\n');
@@ -284,7 +340,7 @@ pub fn markdown(rows: &[BenchRow]) -> String {
                 fmt(multiple, 1.0, 2),
                 fmt(speed_up(&convolutional, row), 1.0, 2),
                 fmt(row.own_loop_s, 1.0, 3),
-                fmt(row.harness_over_own, 1.0, 3),
+                ratio_cell(row),
             ));
         }
         out.push('\n');
@@ -304,11 +360,29 @@ pub fn markdown(rows: &[BenchRow]) -> String {
                 row.threads,
                 status_or(row, fmt(row.harness_s, 1e6, 1)),
                 fmt(row.own_loop_s, 1e6, 1),
-                fmt(row.harness_over_own, 1.0, 3),
+                ratio_cell(row),
             ));
         }
     }
     out
+}
+
+/// harness / own loop, with the lowest and highest sitting's in brackets when there were
+/// several.
+fn ratio_cell(row: &BenchRow) -> String {
+    match (row.harness_over_own, sitting_spread(row)) {
+        (Some(ratio), Some(spread)) => format!("{ratio:.3} ({spread})"),
+        (Some(ratio), None) => format!("{ratio:.3}"),
+        (None, _) => "-".into(),
+    }
+}
+
+/// "lowest–highest" sitting ratio of a row measured in several sittings.
+fn sitting_spread(row: &BenchRow) -> Option<String> {
+    match (row.harness_over_own_lowest, row.harness_over_own_highest) {
+        (Some(low), Some(high)) if row.sittings > 1 => Some(format!("{low:.3}–{high:.3}")),
+        _ => None,
+    }
 }
 
 /// The line that says where and when `rows` (one workload's, non-empty) were measured; rows
@@ -331,7 +405,7 @@ fn sitting(rows: &[&BenchRow]) -> String {
     };
     format!(
         "Measured on {} ({} cores; {}), {}; {} build of commit {}, {}; 1-minute load \
-         average {:.1}–{:.1} during the measurements, medians of {} rounds.\n\n",
+         average {:.1}–{:.1} during the measurements, medians of {}.\n\n",
         first.cpu_model,
         first.cores,
         first.cpu_simd,
@@ -341,7 +415,16 @@ fn sitting(rows: &[&BenchRow]) -> String {
         started_between(rows),
         low,
         high,
-        distinct(|row| row.rounds.to_string()),
+        distinct(|row| {
+            let rounds = match row.rounds {
+                1 => "1 round".to_string(),
+                rounds => format!("{rounds} rounds"),
+            };
+            match row.sittings {
+                1 => rounds,
+                sittings => format!("{sittings} sittings of {rounds} each"),
+            }
+        }),
     )
 }
 
@@ -541,6 +624,8 @@ impl Measured {
         row.own_loop_s = per(&self.own_loop_s);
         row.gemm_floor_s = per(&self.floor_s);
         row.harness_over_own = stats::median(&Self::ratios(&self.harness_s, &self.own_loop_s));
+        row.harness_over_own_lowest = row.harness_over_own;
+        row.harness_over_own_highest = row.harness_over_own;
         row.floor_multiple = stats::median(&Self::ratios(&self.harness_s, &self.floor_s));
         row.test_accuracy = self.test_accuracy;
         if self.own_loop_s.is_empty() {
@@ -784,6 +869,53 @@ mod tests {
             assert_eq!(row.harness_over_own.is_some(), expected > 0);
             assert!(line(&row).contains("GEMM floor"), "{}", line(&row));
         }
+    }
+
+    #[test]
+    fn a_row_over_sittings_takes_each_figure_s_median_and_the_sittings_ratio_range() {
+        let sitting = |harness: f64, own: f64, load: f64| {
+            let mut row = empty_row("native", BenchWorkload::MnistEpoch, 2, 4);
+            row.harness_s = Some(harness);
+            row.own_loop_s = Some(own);
+            row.harness_over_own = Some(harness / own);
+            row.harness_over_own_lowest = row.harness_over_own;
+            row.harness_over_own_highest = row.harness_over_own;
+            row.load_average = Some(load);
+            row
+        };
+        let rows = [
+            sitting(1.2, 1.0, 0.5),
+            sitting(1.0, 1.0, 1.5),
+            sitting(1.1, 1.0, 1.0),
+        ];
+        let row = over_sittings(&rows).unwrap();
+        assert_eq!(row.sittings, 3);
+        assert_eq!(row.harness_s, Some(1.1));
+        assert_eq!(row.harness_over_own_lowest, Some(1.0));
+        assert_eq!(row.harness_over_own_highest, Some(1.2));
+        assert_eq!(row.load_average, Some(1.5));
+        assert!(
+            ratio_cell(&row).ends_with("(1.000–1.200)"),
+            "{}",
+            ratio_cell(&row)
+        );
+        assert!(
+            line(&row).contains("(sittings 1.000–1.200)"),
+            "{}",
+            line(&row)
+        );
+        assert_eq!(ratio_cell(&rows[0]), "1.200");
+        assert!(over_sittings(&[]).is_none());
+
+        let mut failed = sitting(1.0, 1.0, 1.0);
+        failed.status = Status::Failed;
+        failed.reason = "the worker died".into();
+        let row = over_sittings(&[rows[0].clone(), failed]).unwrap();
+        assert_eq!(
+            (row.status, row.reason.as_str()),
+            (Status::Failed, "the worker died")
+        );
+        assert_eq!(row.sittings, 2);
     }
 
     #[test]

@@ -260,31 +260,43 @@ impl Table for ParityCsvRow {
 /// one thread count, with the machine it ran on, so that two machines or two commits compare.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchRow {
-    /// `mnist_epoch` (an epoch of mnist_adam's model) or `xor_step` (one SGD step of a 2-4-1
-    /// tanh network on the four XOR points).
+    /// `mnist_epoch` (an epoch of mnist_adam's model), `cnn_epoch` (an epoch of mnist_cnn's
+    /// LeNet-5) or `xor_step` (one SGD step of a 2-4-1 tanh network on the four XOR points).
     pub workload: String,
     pub backend: String,
     pub threads: u64,
-    /// Measured rounds (after one warm-up round), each timing every side once.
+    /// Measured rounds per sitting (after one warm-up round), each timing every side once.
     pub rounds: u64,
+    /// Sittings: fresh child processes, each measuring `rounds` rounds, taken in turn with the
+    /// other backends'; every figure below is the median over sittings of each sitting's
+    /// median over its rounds.
+    #[serde(default = "alone")]
+    pub sittings: u64,
     #[serde(with = "status_name")]
     pub status: Status,
-    /// Median seconds per epoch (`mnist_epoch`) or per step (`xor_step`) through the harness.
+    /// Median seconds per epoch (`mnist_epoch`, `cnn_epoch`) or per step (`xor_step`) through
+    /// the harness.
     pub harness_s: Option<f64>,
     /// The same through the framework's own hand-written loop, when the backend has one.
     pub own_loop_s: Option<f64>,
-    /// Median over rounds of harness / own loop.
+    /// Median of harness / own loop, the ratio taken in each round.
     pub harness_over_own: Option<f64>,
+    /// The lowest and the highest sitting's harness / own loop.
+    #[serde(default)]
+    pub harness_over_own_lowest: Option<f64>,
+    #[serde(default)]
+    pub harness_over_own_highest: Option<f64>,
     /// Median seconds of the epoch's matrix products alone (`mnist_epoch`).
     pub gemm_floor_s: Option<f64>,
-    /// Median over rounds of the harness epoch / the GEMM floor of the same round.
+    /// Median of the harness epoch / the GEMM floor, the ratio taken in each round.
     pub floor_multiple: Option<f64>,
     pub test_accuracy: Option<f64>,
     pub cpu_model: String,
     pub cores: u64,
     pub cpu_simd: String,
     pub gemm_kernels: String,
-    /// The 1-minute load average when the backend's measurement started.
+    /// The 1-minute load average when the backend's measurement started (the highest over
+    /// its sittings).
     pub load_average: Option<f64>,
     pub git_commit: String,
     pub build_profile: String,
@@ -297,7 +309,8 @@ impl Table for BenchRow {
     const ROW: &'static str = "(`nnbench bench` folders) one row per workload, backend and thread count: seconds through the harness and the framework's own loop, and the multiple of the GEMM floor";
 }
 
-/// The `jobs` of a row written before `--jobs` existed: every unit ran alone.
+/// The `jobs` of a row written before `--jobs` existed (every unit ran alone), and the
+/// `sittings` of a bench row written before `--sittings` existed (one).
 fn alone() -> u64 {
     1
 }
