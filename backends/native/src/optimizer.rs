@@ -179,7 +179,36 @@ impl Rule {
 
     /// Updates `params` from `grads` and the optimizer's state for those parameters
     /// (`first`, `second`: empty where the rule keeps none).
+    ///
+    /// The crate is compiled for baseline x86-64, where these loops run four lanes wide on
+    /// SSE; Adam's square root and two divisions per parameter made its step 13 % of native's
+    /// MNIST step. On a CPU with AVX2 the same loops run from a copy compiled for it, eight
+    /// lanes wide. Both copies do the same IEEE operations in the same order (Rust never fuses
+    /// a multiply and an add on its own), so the numbers are the same bit for bit.
     fn apply(self, params: &mut [f32], grads: &[f32], first: &mut [f32], second: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU running this has AVX2, checked just above.
+            unsafe { self.apply_avx2(params, grads, first, second) };
+            return;
+        }
+        self.apply_portable(params, grads, first, second);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn apply_avx2(self, params: &mut [f32], grads: &[f32], first: &mut [f32], second: &mut [f32]) {
+        self.apply_portable(params, grads, first, second);
+    }
+
+    #[inline(always)]
+    fn apply_portable(
+        self,
+        params: &mut [f32],
+        grads: &[f32],
+        first: &mut [f32],
+        second: &mut [f32],
+    ) {
         match self {
             Rule::Sgd { lr } => {
                 for (p, &g) in params.iter_mut().zip(grads) {
@@ -239,6 +268,45 @@ mod tests {
 
     fn close(a: f32, b: f64) {
         assert!((f64::from(a) - b).abs() < 1e-6, "{a} != {b}");
+    }
+
+    #[test]
+    fn the_vector_copy_gives_the_portable_numbers_bit_for_bit() {
+        let len = 1003;
+        let grads: Vec<f32> = (0..len).map(|i| ((i as f32) * 0.37).sin() * 1e-3).collect();
+        let kinds = [
+            OptimizerKind::Sgd,
+            OptimizerKind::Momentum {
+                momentum: 0.9,
+                nesterov: true,
+            },
+            OptimizerKind::Rmsprop {
+                alpha: 0.99,
+                epsilon: 1e-8,
+            },
+            OptimizerKind::Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                epsilon: 1e-8,
+            },
+        ];
+        for kind in kinds {
+            let run = |dispatched: bool| {
+                let mut params: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos()).collect();
+                let mut first = vec![0.0f32; len];
+                let mut second = vec![0.0f32; len];
+                for step in 1..=3 {
+                    let rule = Rule::new(kind, step, 0.01);
+                    if dispatched {
+                        rule.apply(&mut params, &grads, &mut first, &mut second);
+                    } else {
+                        rule.apply_portable(&mut params, &grads, &mut first, &mut second);
+                    }
+                }
+                params.iter().map(|p| p.to_bits()).collect::<Vec<_>>()
+            };
+            assert_eq!(run(true), run(false));
+        }
     }
 
     #[test]
