@@ -208,13 +208,26 @@ impl Worker {
         mut fields: Map<String, Value>,
         arrays: &[(&str, &[usize], ArrayRef<'_>)],
     ) -> Result<(), BackendError> {
+        fields.insert("op".into(), Value::from(op));
+        self.send_with(|stdin, buffer| protocol::write_message(stdin, buffer, fields, arrays))
+    }
+
+    /// Sends a `train_rows` request in the compact form (see [`protocol::ROW_STEP`]), without
+    /// waiting for its reply, as [`Worker::send`] does.
+    pub fn send_row_step(&mut self, learning_rate: f32, rows: &[u32]) -> Result<(), BackendError> {
+        self.send_with(|stdin, buffer| protocol::write_row_step(stdin, buffer, learning_rate, rows))
+    }
+
+    fn send_with(
+        &mut self,
+        write: impl FnOnce(&mut BufWriter<ChildStdin>, &mut Vec<u8>) -> std::io::Result<()>,
+    ) -> Result<(), BackendError> {
         if let Some(reason) = &self.dead {
             return Err(error(self.framework, reason.clone()));
         }
-        fields.insert("op".into(), Value::from(op));
         self.in_flight += 1;
         let sent = match self.stdin.as_mut() {
-            Some(stdin) => protocol::write_message(stdin, &mut self.buffer, fields, arrays),
+            Some(stdin) => write(stdin, &mut self.buffer),
             None => Err(std::io::ErrorKind::BrokenPipe.into()),
         };
         sent.map_err(|io| self.died(&io))

@@ -102,4 +102,11 @@ fn a_python_exception_is_an_error_and_the_worker_goes_on() {
     // `weights` before `build`: a KeyError on the Python side, still just an error.
     let reason = message(worker.request("weights", Map::new(), &[]).unwrap_err());
     assert!(reason.starts_with("KeyError"), "{reason}");
+    // A compact row step that fails (no split kept yet) is answered in JSON, and the next
+    // request still reads its own reply.
+    worker.send_row_step(0.1, &[0, 1]).unwrap();
+    let reason = message(worker.receive().unwrap_err());
+    assert!(reason.starts_with("KeyError"), "{reason}");
+    let versions = worker.request("versions", Map::new(), &[]).unwrap();
+    assert!(versions.header["versions"].is_object(), "{versions:?}");
 }

@@ -7,6 +7,13 @@ It reads requests on stdin and answers on stdout, each message being
     u32 little-endian n | n bytes of JSON header | raw little-endian arrays
 
 where header["arrays"] lists [name, dtype, shape] ("f32" or "u32") for the arrays that follow.
+A row step, the one request sent every training step, also has a compact form whose length word
+is ROW_STEP (no real header is 4 GiB), so that neither side builds or parses JSON per step:
+
+    request: u32 ROW_STEP | f32 lr | u32 count | count × u32 row indices
+    reply:   u32 ROW_STEP | f32 loss | u32 norms (NO_NORMS when none are recorded) | norms × f32
+
+A compact request that fails is answered with the ordinary JSON error reply.
 Requests carry "op" (build, keep_split, train, train_rows, predict, weights, hand_written_epoch,
 hand_written_tiny_steps, versions); replies carry "ok", and "error" (the traceback, whose last line the harness reports)
 when it is false. The worker goes on after an exception and exits at the end of its input.
@@ -20,6 +27,7 @@ print) goes to stderr, where the harness keeps the last lines for the reason of 
 """
 
 import importlib
+import io
 import json
 import os
 import select
@@ -29,31 +37,46 @@ import traceback
 
 MODULES = {"pytorch": "torch_backend", "jax": "jax_backend", "keras": "keras_backend"}
 DTYPES = {"f32": "<f4", "u32": "<u4"}
+ROW_STEP = 0xFFFFFFFF
+NO_NORMS = 0xFFFFFFFF
+ROW_STEP_HEAD = struct.Struct("<fI")
+ROW_STEP_REPLY = struct.Struct("<IfI")
 
 
 class Requests:
     """The worker's input, read through a buffer of its own so that it can tell whether a
-    request is already waiting (see `waiting`); anything with `readinto` works in its place
-    for reading alone."""
+    request is already waiting (see `waiting`) and hand out a small request without a system
+    call of its own; anything with `readinto` works in its place for reading alone."""
 
     def __init__(self, fd):
         self.fd = fd
-        self.buffer = bytearray()
+        self.raw = io.FileIO(fd, "rb", closefd=False)
+        self.buffer = bytearray(1 << 20)
         self.start = 0
+        self.end = 0
 
     def waiting(self):
-        if self.start < len(self.buffer):
+        if self.start < self.end:
             return True
         readable, _, _ = select.select([self.fd], [], [], 0)
         return bool(readable)
 
+    def take(self, count):
+        """`count` bytes when they are already buffered (a copy), else None."""
+        if self.end - self.start < count:
+            return None
+        chunk = self.buffer[self.start:self.start + count]
+        self.start += count
+        return chunk
+
     def readinto(self, view):
-        if self.start == len(self.buffer):
-            self.buffer = bytearray(os.read(self.fd, max(len(view), 1 << 20)))
-            self.start = 0
-            if not self.buffer:
+        if self.start == self.end:
+            if len(view) >= len(self.buffer):  # a large array: straight into its place
+                return self.raw.readinto(view) or 0
+            self.start, self.end = 0, self.raw.readinto(self.buffer) or 0
+            if not self.end:
                 return 0
-        count = min(len(view), len(self.buffer) - self.start)
+        count = min(len(view), self.end - self.start)
         view[:count] = self.buffer[self.start:self.start + count]
         self.start += count
         return count
@@ -61,6 +84,11 @@ class Requests:
 
 def _read_exact(stream, count):
     """`count` bytes into a fresh writable buffer, or None at the end of input."""
+    take = getattr(stream, "take", None)
+    if take is not None:
+        buffered = take(count)
+        if buffered is not None:
+            return buffered
     buffer = bytearray(count)
     view = memoryview(buffer)
     done = 0
@@ -77,6 +105,17 @@ def read_message(stream, np):
     if head is None:
         return None, None
     (length,) = struct.unpack("<I", head)
+    if length == ROW_STEP:
+        fixed = _read_exact(stream, ROW_STEP_HEAD.size)
+        if fixed is None:
+            return None, None
+        lr, count = ROW_STEP_HEAD.unpack(fixed)
+        rows = _read_exact(stream, count * 4)
+        if rows is None:
+            return None, None
+        return {"op": "train_rows", "lr": lr, "compact": True}, {
+            "rows": np.frombuffer(rows, dtype="<u4")
+        }
     text = _read_exact(stream, length)
     if text is None:
         return None, None
@@ -114,6 +153,14 @@ def write_message(stream, np, header, arrays=(), flush=True):
         stream.flush()
 
 
+def write_row_step_reply(stream, loss, norms):
+    """The compact reply to a compact row step (see the module's doc)."""
+    count = NO_NORMS if norms is None else len(norms)
+    stream.write(ROW_STEP_REPLY.pack(ROW_STEP, loss, count))
+    if norms:
+        stream.write(struct.pack(f"<{len(norms)}f", *norms))
+
+
 def _arguments(argv):
     if not argv:
         raise SystemExit("usage: python -m nnbench_peers.worker <framework> [--threads N]")
@@ -137,6 +184,17 @@ def _step_reply(loss, norms, np):
     if norms is not None:
         out.append(("grad_norms", np.array(norms, dtype=np.float32)))
     return {}, out
+
+
+def _train_rows(state, rows, lr):
+    """One step on the kept split's `rows`: its loss and gradient norms (or None)."""
+    x, labels, targets = state["split"]
+    return state["trainer"].train_batch(
+        x[rows],
+        None if labels is None else labels[rows],
+        None if targets is None else targets[rows],
+        lr,
+    )
 
 
 def _handle(module, state, header, arrays, np):
@@ -176,15 +234,7 @@ def _handle(module, state, header, arrays, np):
             expect_split(len(arrays["labels"]))
         return {}, []
     if op == "train_rows":
-        x, labels, targets = state["split"]
-        rows = arrays["rows"]
-        loss, norms = state["trainer"].train_batch(
-            x[rows],
-            None if labels is None else labels[rows],
-            None if targets is None else targets[rows],
-            float(header["lr"]),
-        )
-        return _step_reply(loss, norms, np)
+        return _step_reply(*_train_rows(state, arrays["rows"], float(header["lr"])), np)
     if op == "predict":
         return {}, [("outputs", state["trainer"].predict(arrays["x"]))]
     if op == "weights":
@@ -228,11 +278,17 @@ def main(argv):
             write_message(replies, np, {"ok": False, "error": startup_error})
             return 1
         try:
-            reply, out = _handle(module, state, header, arrays, np)
-            reply["ok"] = True
+            if header.get("compact"):
+                loss, norms = _train_rows(state, arrays["rows"], header["lr"])
+                write_row_step_reply(replies, loss, norms)
+                reply = None
+            else:
+                reply, out = _handle(module, state, header, arrays, np)
+                reply["ok"] = True
         except Exception:
             reply, out = {"ok": False, "error": traceback.format_exc()}, []
-        write_message(replies, np, reply, out, flush=False)
+        if reply is not None:
+            write_message(replies, np, reply, out, flush=False)
         if not requests.waiting():
             replies.flush()
 
