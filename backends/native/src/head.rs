@@ -47,40 +47,60 @@ pub fn loss_and_gradient(
 ) -> f32 {
     let rows = z.len() / width.max(1);
     let scale = 1.0 / rows.max(1) as f32;
+    let total: f64 = z
+        .chunks_exact_mut(width.max(1))
+        .zip(targets.chunks_exact(width.max(1)))
+        .map(|(row, target)| row_loss_and_gradient(head, row, target, threshold, scale))
+        .sum();
+    mean_loss(total, rows)
+}
+
+/// The mean of the rows' losses summed in row order (as [`loss_and_gradient`] sums them).
+pub fn mean_loss(total: f64, rows: usize) -> f32 {
+    (total / rows.max(1) as f64) as f32
+}
+
+/// One row's loss; `z` (one row of raw outputs) is replaced by its part of the gradient of
+/// the batch's mean loss, `scale` being 1 / the batch's rows.
+pub fn row_loss_and_gradient(
+    head: OutputHead,
+    z: &mut [f32],
+    target: &[f32],
+    threshold: f32,
+    scale: f32,
+) -> f64 {
     let mut total = 0.0f64;
     match head {
         OutputHead::SoftmaxCrossEntropy => {
-            for (row, target) in z.chunks_exact_mut(width).zip(targets.chunks_exact(width)) {
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let log_sum = row.iter().map(|&v| (v - max).exp()).sum::<f32>().ln() + max;
-                for (v, &t) in row.iter_mut().zip(target) {
-                    let log_p = *v - log_sum;
-                    total -= f64::from(t * log_p);
-                    *v = (log_p.exp() - t) * scale;
-                }
+            let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let log_sum = z.iter().map(|&v| (v - max).exp()).sum::<f32>().ln() + max;
+            for (v, &t) in z.iter_mut().zip(target) {
+                let log_p = *v - log_sum;
+                total -= f64::from(t * log_p);
+                *v = (log_p.exp() - t) * scale;
             }
         }
         OutputHead::SigmoidBinaryCrossEntropy => {
-            for (v, &t) in z.iter_mut().zip(targets) {
+            for (v, &t) in z.iter_mut().zip(target) {
                 // max(z, 0) − z·t + ln(1 + e^−|z|): the loss without overflow for any z.
                 total += f64::from(v.max(0.0) - *v * t + (-v.abs()).exp().ln_1p());
                 *v = (sigmoid(*v) - t) * scale;
             }
         }
         OutputHead::IdentityMse => {
-            for (v, &t) in z.iter_mut().zip(targets) {
+            for (v, &t) in z.iter_mut().zip(target) {
                 let error = *v - t;
                 total += f64::from(0.5 * error * error);
                 *v = error * scale;
             }
         }
         OutputHead::Step => {
-            for (v, &t) in z.iter_mut().zip(targets) {
+            for (v, &t) in z.iter_mut().zip(target) {
                 let error = t - step(*v, threshold);
                 total += f64::from(error.abs());
                 *v = -error * scale;
             }
         }
     }
-    (total / rows.max(1) as f64) as f32
+    total
 }

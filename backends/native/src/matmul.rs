@@ -35,6 +35,16 @@ impl<'a> MatRef<'a> {
         }
     }
 
+    /// Rows `start..start + rows` of this view, as a view of the same memory.
+    pub fn row_band(self, start: usize, rows: usize) -> MatRef<'a> {
+        assert!(start + rows <= self.rows, "row band out of bounds");
+        MatRef {
+            data: &self.data[offset(start, self.row_stride)..],
+            rows,
+            ..self
+        }
+    }
+
     /// The transpose, as a view of the same memory.
     pub fn t(self) -> MatRef<'a> {
         MatRef {
@@ -79,6 +89,17 @@ fn offset(row: usize, row_stride: isize) -> usize {
     row * row_stride.unsigned_abs()
 }
 
+/// Rows per band when `rows` rows, each costing `work_per_row` multiply-adds, are shared
+/// by `threads`: all of them (one band) when the work is too small to pay for splitting,
+/// else whole micro-kernel row tiles, so that each band is tiled as the whole would be.
+pub fn band_rows(rows: usize, work_per_row: usize, threads: Threads) -> usize {
+    let bands = threads.0.min(rows.div_ceil(BAND_ALIGN)).max(1);
+    if bands == 1 || rows * work_per_row < PARALLEL_MIN_MACS {
+        return rows.max(1);
+    }
+    rows.div_ceil(bands).div_ceil(BAND_ALIGN) * BAND_ALIGN
+}
+
 /// `dst = a · b` (or `dst += a · b` when `accumulate`), with `dst` row-major `a.rows × b.cols`.
 pub fn matmul(dst: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, threads: Threads) {
     assert_eq!(a.cols, b.rows, "inner dimensions differ");
@@ -93,19 +114,11 @@ pub fn matmul(dst: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, accumulate: bool, t
         }
         return;
     }
-    let bands = threads.0.min(m.div_ceil(BAND_ALIGN)).max(1);
-    if bands > 1 && m * n * k >= PARALLEL_MIN_MACS {
-        // Bands of whole micro-kernel row tiles, so each band is tiled as the whole would be.
-        let band_rows = m.div_ceil(bands).div_ceil(BAND_ALIGN) * BAND_ALIGN;
+    let band_rows = band_rows(m, n * k, threads);
+    if band_rows < m {
         rayon::scope(|scope| {
             for (index, band) in dst[..m * n].chunks_mut(band_rows * n).enumerate() {
-                let start = index * band_rows;
-                let rows = band.len() / n;
-                let a_band = MatRef {
-                    data: &a.data[offset(start, a.row_stride)..],
-                    rows,
-                    ..a
-                };
+                let a_band = a.row_band(index * band_rows, band.len() / n);
                 scope.spawn(move |_| matmul(band, a_band, b, accumulate, Threads(1)));
             }
         });

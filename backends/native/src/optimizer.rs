@@ -17,25 +17,10 @@ pub fn regularize(
     grads: &mut [f32],
     weight_ranges: &[Range<usize>],
 ) {
-    let (l1, l2) = (regularization.l1 as f32, regularization.l2 as f32);
-    if l1 != 0.0 || l2 != 0.0 {
-        for range in weight_ranges {
-            for (g, &w) in grads[range.clone()].iter_mut().zip(&params[range.clone()]) {
-                let sign = if w > 0.0 {
-                    1.0
-                } else if w < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                };
-                *g += l2 * w + l1 * sign;
-            }
-        }
+    for range in weight_ranges {
+        penalize(regularization, &params[range.clone()], &mut grads[range.clone()]);
     }
-    if let Some(limit) = regularization.clip_value {
-        let limit = limit as f32;
-        grads.iter_mut().for_each(|g| *g = g.clamp(-limit, limit));
-    }
+    clip_values(regularization, grads);
     if let Some(max_norm) = regularization.clip_norm {
         let norm = grads
             .iter()
@@ -46,6 +31,32 @@ pub fn regularize(
             let scale = (max_norm / norm) as f32;
             grads.iter_mut().for_each(|g| *g *= scale);
         }
+    }
+}
+
+/// Adds the L1/L2 penalties' gradient for the dense weights `weights` to theirs.
+pub fn penalize(regularization: &RegularizationSpec, weights: &[f32], grads: &mut [f32]) {
+    let (l1, l2) = (regularization.l1 as f32, regularization.l2 as f32);
+    if l1 == 0.0 && l2 == 0.0 {
+        return;
+    }
+    for (g, &w) in grads.iter_mut().zip(weights) {
+        let sign = if w > 0.0 {
+            1.0
+        } else if w < 0.0 {
+            -1.0
+        } else {
+            0.0
+        };
+        *g += l2 * w + l1 * sign;
+    }
+}
+
+/// Clips each gradient by value, when the regularization asks for it.
+pub fn clip_values(regularization: &RegularizationSpec, grads: &mut [f32]) {
+    if let Some(limit) = regularization.clip_value {
+        let limit = limit as f32;
+        grads.iter_mut().for_each(|g| *g = g.clamp(-limit, limit));
     }
 }
 
@@ -81,8 +92,7 @@ impl Optimizer {
     /// there are enough parameters to pay for it (each element's update is independent, so the
     /// result does not depend on the thread count).
     pub fn step(&mut self, params: &mut [f32], grads: &[f32], learning_rate: f32, threads: usize) {
-        self.step = self.step.saturating_add(1);
-        let rule = Rule::new(self.kind, self.step, learning_rate);
+        let rule = self.begin_step(learning_rate).update.0;
         let len = params.len();
         let shares = if len >= PARALLEL_MIN_PARAMETERS {
             threads.max(1)
@@ -105,6 +115,40 @@ impl Optimizer {
                 scope.spawn(move |_| rule.apply(p, g, m, v));
             }
         });
+    }
+}
+
+impl Optimizer {
+    /// Starts the next step, for a caller that applies its update part by part (each part
+    /// of the parameters once, in any order or side by side: each element's update is
+    /// independent of the others).
+    pub fn begin_step(&mut self, learning_rate: f32) -> StepParts<'_> {
+        self.step = self.step.saturating_add(1);
+        StepParts {
+            update: Update(Rule::new(self.kind, self.step, learning_rate)),
+            first: &mut self.first,
+            second: &mut self.second,
+        }
+    }
+}
+
+/// A step begun by [`Optimizer::begin_step`]: its update and the optimizer's state for every
+/// parameter (each empty where the rule keeps none).
+pub struct StepParts<'a> {
+    pub update: Update,
+    pub first: &'a mut [f32],
+    pub second: &'a mut [f32],
+}
+
+/// One step's update of the parameters.
+#[derive(Clone, Copy)]
+pub struct Update(Rule);
+
+impl Update {
+    /// Updates `params` from `grads` and their part of the optimizer's state (`first`,
+    /// `second`: empty where the rule keeps none).
+    pub fn apply(self, params: &mut [f32], grads: &[f32], first: &mut [f32], second: &mut [f32]) {
+        self.0.apply(params, grads, first, second);
     }
 }
 

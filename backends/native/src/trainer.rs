@@ -9,15 +9,15 @@
 use std::ops::Range;
 
 use nnbench_core::rng::Rng;
-use nnbench_core::spec::{Activation, RegularizationSpec};
+use nnbench_core::spec::{Activation, OutputHead, RegularizationSpec};
 use nnbench_core::weights::{Tensor, Weights};
 use nnbench_core::{BackendError, Batch, Layer, Network, StepStats, Trainer, TrainerSetup};
 
 use crate::activation;
 use crate::conv::{self, Geometry};
 use crate::head;
-use crate::matmul::{MatRef, Threads, matmul};
-use crate::optimizer::{Optimizer, regularize};
+use crate::matmul::{MatRef, Threads, band_rows, matmul};
+use crate::optimizer::{Optimizer, Update, clip_values, penalize, regularize};
 
 struct Dense {
     fan_in: usize,
@@ -33,6 +33,8 @@ struct Dense {
     out: Vec<f32>,
     /// A residual block's output x + f(z); unused for a dense layer.
     sum: Vec<f32>,
+    /// δ at the pre-activation z, kept for the weight gradients (the row-band step only).
+    dz: Vec<f32>,
 }
 
 impl Dense {
@@ -53,8 +55,29 @@ impl Dense {
             z: Vec::new(),
             out: Vec::new(),
             sum: Vec::new(),
+            dz: Vec::new(),
         }
     }
+
+    fn shape(&self) -> DenseShape {
+        DenseShape {
+            fan_in: self.fan_in,
+            fan_out: self.fan_out,
+            activation: self.activation,
+            weight: self.weight.clone(),
+            bias: self.bias.clone(),
+        }
+    }
+}
+
+/// What a dense layer's step reads besides its buffers.
+#[derive(Clone)]
+struct DenseShape {
+    fan_in: usize,
+    fan_out: usize,
+    activation: Activation,
+    weight: Range<usize>,
+    bias: Range<usize>,
 }
 
 struct BatchNorm {
@@ -157,6 +180,7 @@ impl Node {
             Node::AvgPool { out, .. } | Node::Flatten { out } => grow(out),
             Node::Dense(dense) => {
                 grow(&mut dense.z);
+                grow(&mut dense.dz);
                 if dense.activation != Activation::Identity {
                     grow(&mut dense.out);
                 }
@@ -198,6 +222,11 @@ pub struct NativeTrainer {
     skip: Vec<f32>,
     threads: Threads,
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    /// The layers of a network of plain dense layers only, which steps by bands of rows
+    /// ([`NativeTrainer::step_by_row_bands`]); None for any other network.
+    row_band_layers: Option<Vec<DenseShape>>,
+    /// Each row's loss in the row-band step, summed in row order afterwards.
+    row_losses: Vec<f64>,
 }
 
 impl NativeTrainer {
@@ -316,6 +345,14 @@ impl NativeTrainer {
             .iter()
             .position(|node| matches!(node, Node::Dense(_) | Node::Conv(_) | Node::BatchNorm(_)))
             .unwrap_or(0);
+        let row_band_layers = nodes
+            .iter()
+            .map(|node| match node {
+                Node::Dense(dense) if !dense.residual => Some(dense.shape()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .filter(|layers| !layers.is_empty());
         let threads = setup.threads.max(1);
         let pool = if threads > 1 {
             Some(nnbench_core::threads::rayon_pool(threads)?)
@@ -339,6 +376,8 @@ impl NativeTrainer {
             skip: Vec::new(),
             threads: Threads(threads),
             pool,
+            row_band_layers,
+            row_losses: Vec::new(),
         };
         match setup.init {
             Some(weights) => trainer
@@ -645,6 +684,38 @@ impl NativeTrainer {
     }
 
     fn step(&mut self, batch: &Batch<'_>, learning_rate: f32) -> StepStats {
+        // Clipping by global norm and recording norms need every gradient before the first
+        // update; otherwise a row-band step updates each part as soon as its gradient is in.
+        let update_in_place = self.regularization.clip_norm.is_none() && !self.record_grad_norms;
+        let loss = match &self.row_band_layers {
+            Some(_) if update_in_place => {
+                let loss = self.gradients_by_row_bands(batch, Some(learning_rate));
+                return StepStats {
+                    loss,
+                    grad_norms: None,
+                };
+            }
+            Some(_) => self.gradients_by_row_bands(batch, None),
+            None => self.gradients(batch),
+        };
+        let grad_norms = self.record_grad_norms.then(|| self.grad_norms());
+        regularize(
+            &self.regularization,
+            &self.params,
+            &mut self.grads,
+            &self.weight_ranges,
+        );
+        self.optimizer.step(
+            &mut self.params,
+            &self.grads,
+            learning_rate,
+            self.threads.count(),
+        );
+        StepStats { loss, grad_norms }
+    }
+
+    /// The batch's loss; fills `self.grads`, layer by layer as the course writes it.
+    fn gradients(&mut self, batch: &Batch<'_>) -> f32 {
         let rows = batch.rows;
         self.forward(batch.inputs, rows, true);
         let outputs = self.network.outputs;
@@ -660,20 +731,286 @@ impl NativeTrainer {
             self.threshold,
         );
         self.backward(batch.inputs, rows);
-        let grad_norms = self.record_grad_norms.then(|| self.grad_norms());
-        regularize(
-            &self.regularization,
-            &self.params,
-            &mut self.grads,
-            &self.weight_ranges,
-        );
-        self.optimizer.step(
-            &mut self.params,
-            &self.grads,
-            learning_rate,
-            self.threads.count(),
-        );
-        StepStats { loss, grad_norms }
+        loss
+    }
+
+    /// [`NativeTrainer::gradients`] for a network of dense layers, in two parts that each
+    /// thread does a share of with no hand-over in between: first every row-local pass
+    /// (products, bias, activation, head, δ back to the first layer) on a band of the batch's
+    /// rows, then the weight and bias gradients, by bands of their own rows. Each value is
+    /// the same product or sum in the same order as on one thread, so the numbers do not
+    /// depend on the thread count.
+    ///
+    /// With `update_at` (a learning rate), each part of the gradient is regularized and its
+    /// parameters take the optimizer's step right after it is computed, while it is still
+    /// in cache and on the same thread: the same operations on each element as regularizing
+    /// and stepping afterwards, one pass over the parameters fewer, and no third hand-over.
+    fn gradients_by_row_bands(&mut self, batch: &Batch<'_>, update_at: Option<f32>) -> f32 {
+        let rows = batch.rows;
+        self.reserve(rows);
+        if self.row_losses.len() < rows {
+            self.row_losses.resize(rows, 0.0);
+        }
+        let layers = self.row_band_layers.as_deref().expect("a dense network");
+        let (features, outputs) = (self.network.inputs, self.network.outputs);
+        let widest = layers.iter().map(|l| l.fan_in.max(l.fan_out)).max();
+        let band = band_rows(rows, 2 * widest.unwrap_or(1) * features, self.threads);
+        let params = &self.params[..];
+        let head = HeadOf {
+            head: self.network.head,
+            threshold: self.threshold,
+            scale: 1.0 / rows.max(1) as f32,
+        };
+
+        let mut bands: Vec<RowBand<'_>> = batch.inputs[..rows * features]
+            .chunks(band * features)
+            .zip(batch.targets[..rows * outputs].chunks(band * outputs))
+            .zip(self.row_losses[..rows].chunks_mut(band))
+            .map(|((inputs, targets), losses)| RowBand {
+                inputs,
+                targets,
+                losses,
+                layers: Vec::with_capacity(layers.len()),
+            })
+            .collect();
+        for node in &mut self.nodes {
+            let Node::Dense(dense) = node else {
+                unreachable!("a dense network")
+            };
+            let len = rows * dense.fan_out;
+            let chunk = band * dense.fan_out;
+            let out_len = len.min(dense.out.len());
+            let mut outs = dense.out[..out_len].chunks_mut(chunk);
+            let pieces = dense.z[..len]
+                .chunks_mut(chunk)
+                .zip(dense.dz[..len].chunks_mut(chunk));
+            for (row_band, (z, dz)) in bands.iter_mut().zip(pieces) {
+                let out = if dense.activation == Activation::Identity {
+                    None
+                } else {
+                    outs.next()
+                };
+                row_band.layers.push(LayerBand { z, out, dz });
+            }
+        }
+        on_each(&mut bands, |row_band| row_band.step(layers, params, &head));
+        drop(bands);
+
+        // Every layer's input and δ, whole, for the gradients.
+        let mut inputs: Vec<&[f32]> = Vec::with_capacity(layers.len());
+        let mut deltas: Vec<&[f32]> = Vec::with_capacity(layers.len());
+        let mut input = &batch.inputs[..rows * features];
+        for node in &self.nodes {
+            let Node::Dense(dense) = node else {
+                unreachable!("a dense network")
+            };
+            inputs.push(input);
+            deltas.push(&dense.dz[..rows * dense.fan_out]);
+            input = node.output(rows * dense.fan_out);
+        }
+        let shares = self.threads.count();
+        let mut tasks: Vec<Vec<GradientTask<'_>>> = (0..shares).map(|_| Vec::new()).collect();
+        let mut grads = &mut self.grads[..];
+        let (update, mut params, mut first, mut second) = match update_at {
+            Some(learning_rate) => {
+                let step = self.optimizer.begin_step(learning_rate);
+                let params = &mut self.params[..];
+                (Some(step.update), params, step.first, step.second)
+            }
+            None => (None, &mut [][..], &mut [][..], &mut [][..]),
+        };
+        // Dense layers take their weights, then their biases, one layer after the other: each
+        // part is taken off the front of every vector in turn.
+        let mut part_of = |len: usize, kind: TaskKind| GradientTask {
+            kind,
+            grad: take_front(&mut grads, len),
+            params: take_front(&mut params, len),
+            first: take_front(&mut first, len),
+            second: take_front(&mut second, len),
+        };
+        for (index, layer) in layers.iter().enumerate() {
+            debug_assert_eq!(layer.bias.start, layer.weight.end);
+            let band = band_rows(layer.fan_in, layer.fan_out * rows, self.threads);
+            for (part, first_row) in (0..layer.fan_in).step_by(band).enumerate() {
+                let band_len = band.min(layer.fan_in - first_row) * layer.fan_out;
+                let kind = TaskKind::Weight {
+                    layer: index,
+                    first_row,
+                };
+                tasks[(index + part) % shares].push(part_of(band_len, kind));
+            }
+            let kind = TaskKind::Bias { layer: index };
+            tasks[(index + 1) % shares].push(part_of(layer.bias.len(), kind));
+        }
+        let whole = WholeBatch {
+            rows,
+            layers,
+            inputs: &inputs,
+            deltas: &deltas,
+            regularization: &self.regularization,
+            update,
+        };
+        on_each(&mut tasks, |share| {
+            share.iter_mut().for_each(|task| whole.gradient(task))
+        });
+        head::mean_loss(self.row_losses[..rows].iter().sum(), rows)
+    }
+}
+
+/// Runs `work` on every item, each on a thread of the current rayon pool when there are
+/// several, in place when there is one.
+fn on_each<T: Send>(items: &mut [T], work: impl Fn(&mut T) + Sync) {
+    match items {
+        [] => {}
+        [one] => work(one),
+        _ => rayon::scope(|scope| {
+            let work = &work;
+            for item in items.iter_mut() {
+                scope.spawn(move |_| work(item));
+            }
+        }),
+    }
+}
+
+/// The output head and what a row's gradient needs of the batch.
+struct HeadOf {
+    head: OutputHead,
+    threshold: f32,
+    /// 1 / the batch's rows.
+    scale: f32,
+}
+
+/// A dense layer's buffers for one band of rows.
+struct LayerBand<'a> {
+    z: &'a mut [f32],
+    /// f(z), None for the identity.
+    out: Option<&'a mut [f32]>,
+    dz: &'a mut [f32],
+}
+
+impl LayerBand<'_> {
+    fn output(&self) -> &[f32] {
+        self.out.as_deref().unwrap_or(self.z)
+    }
+}
+
+/// One band of the batch's rows and every layer's buffers for them.
+struct RowBand<'a> {
+    inputs: &'a [f32],
+    targets: &'a [f32],
+    losses: &'a mut [f64],
+    layers: Vec<LayerBand<'a>>,
+}
+
+impl RowBand<'_> {
+    /// Forward, the head's loss and gradient, and δ back to the first layer, for these rows.
+    fn step(&mut self, shapes: &[DenseShape], params: &[f32], head: &HeadOf) {
+        let rows = self.losses.len();
+        for (index, shape) in shapes.iter().enumerate() {
+            let (before, after) = self.layers.split_at_mut(index);
+            let x = before.last().map_or(self.inputs, |previous| previous.output());
+            let layer = &mut after[0];
+            let bias = &params[shape.bias.clone()];
+            layer
+                .z
+                .chunks_exact_mut(shape.fan_out)
+                .for_each(|row| row.copy_from_slice(bias));
+            let w = MatRef::new(&params[shape.weight.clone()], shape.fan_in, shape.fan_out);
+            let x = MatRef::new(x, rows, shape.fan_in);
+            matmul(layer.z, x, w, true, Threads(1));
+            if let Some(out) = layer.out.as_deref_mut() {
+                activation::forward(shape.activation, layer.z, out);
+            }
+        }
+        let last = self.layers.last_mut().expect("a dense network");
+        let width = shapes[shapes.len() - 1].fan_out;
+        last.dz.copy_from_slice(last.out.as_deref().unwrap_or(last.z));
+        let rows_of = last.dz.chunks_exact_mut(width);
+        for ((dz, target), loss) in rows_of
+            .zip(self.targets.chunks_exact(width))
+            .zip(self.losses.iter_mut())
+        {
+            *loss = head::row_loss_and_gradient(head.head, dz, target, head.threshold, head.scale);
+        }
+        for (index, shape) in shapes.iter().enumerate().rev() {
+            let (before, after) = self.layers.split_at_mut(index);
+            let layer = &mut after[0];
+            if let Some(out) = layer.out.as_deref() {
+                activation::backward(shape.activation, layer.z, out, layer.dz);
+            }
+            if let Some(previous) = before.last_mut() {
+                let w = MatRef::new(&params[shape.weight.clone()], shape.fan_in, shape.fan_out);
+                let dz = MatRef::new(layer.dz, rows, shape.fan_out);
+                matmul(previous.dz, dz, w.t(), false, Threads(1));
+            }
+        }
+    }
+}
+
+/// Which part of the gradients a task computes.
+#[derive(Clone, Copy)]
+enum TaskKind {
+    /// A band of a layer's weight rows.
+    Weight { layer: usize, first_row: usize },
+    /// A layer's biases.
+    Bias { layer: usize },
+}
+
+/// A part of the gradients, with its parameters and optimizer state when it is updated in
+/// place (each empty otherwise, or where the rule keeps no such state).
+struct GradientTask<'a> {
+    kind: TaskKind,
+    grad: &'a mut [f32],
+    params: &'a mut [f32],
+    first: &'a mut [f32],
+    second: &'a mut [f32],
+}
+
+/// The first `len` values of `rest` (none when `rest` is empty), leaving the others.
+fn take_front<'a>(rest: &mut &'a mut [f32], len: usize) -> &'a mut [f32] {
+    if rest.is_empty() {
+        return &mut [];
+    }
+    let (front, back) = std::mem::take(rest).split_at_mut(len);
+    *rest = back;
+    front
+}
+
+/// Every layer's input and δ over the whole batch, and the step's update when it is made
+/// part by part.
+struct WholeBatch<'a> {
+    rows: usize,
+    layers: &'a [DenseShape],
+    inputs: &'a [&'a [f32]],
+    deltas: &'a [&'a [f32]],
+    regularization: &'a RegularizationSpec,
+    update: Option<Update>,
+}
+
+impl WholeBatch<'_> {
+    fn gradient(&self, task: &mut GradientTask<'_>) {
+        let grad = &mut *task.grad;
+        match task.kind {
+            TaskKind::Weight { layer, first_row } => {
+                let shape = &self.layers[layer];
+                let x = MatRef::new(self.inputs[layer], self.rows, shape.fan_in);
+                let band = x.t().row_band(first_row, grad.len() / shape.fan_out);
+                let delta = MatRef::new(self.deltas[layer], self.rows, shape.fan_out);
+                matmul(grad, band, delta, false, Threads(1));
+            }
+            TaskKind::Bias { layer } => {
+                grad.fill(0.0);
+                for row in self.deltas[layer].chunks_exact(grad.len()) {
+                    grad.iter_mut().zip(row).for_each(|(g, d)| *g += d);
+                }
+            }
+        }
+        let Some(update) = self.update else { return };
+        if let TaskKind::Weight { .. } = task.kind {
+            penalize(self.regularization, task.params, grad);
+        }
+        clip_values(self.regularization, grad);
+        update.apply(task.params, grad, task.first, task.second);
     }
 }
 
@@ -869,5 +1206,96 @@ fn framework_error(message: String) -> BackendError {
     BackendError::Framework {
         framework: "native",
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nnbench_core::metrics::encode_targets;
+    use nnbench_core::rng::Rng;
+    use nnbench_core::spec::{LayerSpec, OptimizerKind, RunSpec};
+
+    use super::*;
+
+    type Trained = (Vec<f32>, Vec<f32>, Vec<Option<Vec<f32>>>);
+
+    /// Parameters, losses and gradient norms after a few steps on a dense net whose weight
+    /// gradients are large enough to be split too, on `threads`, by row bands or layer by
+    /// layer, with the regularization and optimizer that `adjust` sets.
+    fn trained(threads: usize, by_row_bands: bool, adjust: fn(&mut RunSpec)) -> Trained {
+        let dense = |units, activation| LayerSpec::Dense { units, activation };
+        let layers = vec![
+            dense(64, Activation::Relu),
+            dense(32, Activation::Sigmoid),
+        ];
+        let adam = OptimizerKind::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        };
+        let mut run =
+            nnbench_core::step_parity::run(layers, OutputHead::SoftmaxCrossEntropy, adam);
+        run.training.record_grad_norms = false;
+        adjust(&mut run);
+        let network = Network::shaped(&run.model, &[200], 6).unwrap();
+        let init = nnbench_core::init::initial_weights(&network, &run.init, 5).unwrap();
+        let rows = 50;
+        let mut rng = Rng::new(9);
+        let inputs: Vec<f32> = (0..rows * 200).map(|_| rng.normal() as f32).collect();
+        let labels: Vec<u32> = (0..rows as u32).map(|row| row % 6).collect();
+        let targets = encode_targets(&labels, 6);
+        let setup = TrainerSetup {
+            run: &run,
+            network: &network,
+            init: Some(&init),
+            seed: 0,
+            threads,
+        };
+        let mut trainer = NativeTrainer::new(&setup).unwrap();
+        assert!(trainer.row_band_layers.is_some(), "a dense net steps by row bands");
+        if !by_row_bands {
+            trainer.row_band_layers = None;
+        }
+        let batch = Batch {
+            inputs: &inputs,
+            rows,
+            features: 200,
+            labels: &labels,
+            targets: &targets,
+        };
+        let (losses, norms) = (0..3)
+            .map(|_| {
+                let stats = trainer.train_batch(&batch, 0.01).unwrap();
+                (stats.loss, stats.grad_norms)
+            })
+            .unzip();
+        (trainer.params.clone(), losses, norms)
+    }
+
+    #[test]
+    fn row_bands_give_the_layer_by_layer_numbers_on_any_thread_count() {
+        let adjustments: [fn(&mut RunSpec); 5] = [
+            |_| {},
+            |run| {
+                run.regularization.l1 = 1e-3;
+                run.regularization.l2 = 1e-2;
+                run.regularization.clip_value = Some(0.01);
+            },
+            |run| run.regularization.clip_norm = Some(0.1),
+            |run| run.training.record_grad_norms = true,
+            |run| {
+                run.optimizer.kind = OptimizerKind::Momentum {
+                    momentum: 0.9,
+                    nesterov: true,
+                }
+            },
+        ];
+        for adjust in adjustments {
+            let layer_by_layer = trained(1, false, adjust);
+            assert_eq!(trained(1, true, adjust), layer_by_layer);
+            assert_eq!(trained(2, true, adjust), layer_by_layer);
+            assert_eq!(trained(3, true, adjust), layer_by_layer);
+            assert_eq!(trained(2, false, adjust), layer_by_layer);
+        }
     }
 }
