@@ -11,7 +11,9 @@ use std::ops::Range;
 use nnbench_core::rng::Rng;
 use nnbench_core::spec::{Activation, OutputHead, RegularizationSpec};
 use nnbench_core::weights::{Tensor, Weights};
-use nnbench_core::{BackendError, Batch, Layer, Network, StepStats, Trainer, TrainerSetup};
+use nnbench_core::{
+    BackendError, Batch, Layer, Network, StepStats, Trainer, TrainerSetup, TrainingSplit,
+};
 
 use crate::activation;
 use crate::conv::{self, Geometry};
@@ -227,6 +229,36 @@ pub struct NativeTrainer {
     row_band_layers: Option<Vec<DenseShape>>,
     /// Each row's loss in the row-band step, summed in row order afterwards.
     row_losses: Vec<f64>,
+    /// The training split, kept by a row-band trainer so that each thread gathers its own
+    /// rows of a step (see [`Trainer::keep_training_split`]).
+    kept: Option<KeptSplit>,
+    /// The rows of a step gathered from `kept`: inputs, then targets.
+    kept_batch: (Vec<f32>, Vec<f32>),
+}
+
+/// The training split as the harness offered it.
+struct KeptSplit {
+    inputs: Vec<f32>,
+    targets: Vec<f32>,
+    rows: usize,
+}
+
+/// Where a step's rows come from.
+#[derive(Clone, Copy)]
+enum StepRows<'a> {
+    /// A batch the harness gathered.
+    Gathered(&'a Batch<'a>),
+    /// Indices into the kept split, which each band of rows gathers itself.
+    Kept(&'a [usize]),
+}
+
+impl StepRows<'_> {
+    fn len(&self) -> usize {
+        match self {
+            StepRows::Gathered(batch) => batch.rows,
+            StepRows::Kept(rows) => rows.len(),
+        }
+    }
 }
 
 impl NativeTrainer {
@@ -378,6 +410,8 @@ impl NativeTrainer {
             pool,
             row_band_layers,
             row_losses: Vec::new(),
+            kept: None,
+            kept_batch: (Vec::new(), Vec::new()),
         };
         match setup.init {
             Some(weights) => trainer
@@ -683,20 +717,21 @@ impl NativeTrainer {
             .collect()
     }
 
-    fn step(&mut self, batch: &Batch<'_>, learning_rate: f32) -> StepStats {
+    fn step(&mut self, rows: StepRows<'_>, learning_rate: f32) -> StepStats {
         // Clipping by global norm and recording norms need every gradient before the first
         // update; otherwise a row-band step updates each part as soon as its gradient is in.
         let update_in_place = self.regularization.clip_norm.is_none() && !self.record_grad_norms;
-        let loss = match &self.row_band_layers {
-            Some(_) if update_in_place => {
-                let loss = self.gradients_by_row_bands(batch, Some(learning_rate));
+        let loss = match (&self.row_band_layers, rows) {
+            (Some(_), _) if update_in_place => {
+                let loss = self.gradients_by_row_bands(rows, Some(learning_rate));
                 return StepStats {
                     loss,
                     grad_norms: None,
                 };
             }
-            Some(_) => self.gradients_by_row_bands(batch, None),
-            None => self.gradients(batch),
+            (Some(_), _) => self.gradients_by_row_bands(rows, None),
+            (None, StepRows::Gathered(batch)) => self.gradients(batch),
+            (None, StepRows::Kept(_)) => unreachable!("only a row-band trainer keeps its split"),
         };
         let grad_norms = self.record_grad_norms.then(|| self.grad_norms());
         regularize(
@@ -745,8 +780,8 @@ impl NativeTrainer {
     /// parameters take the optimizer's step right after it is computed, while it is still
     /// in cache and on the same thread: the same operations on each element as regularizing
     /// and stepping afterwards, one pass over the parameters fewer, and no third hand-over.
-    fn gradients_by_row_bands(&mut self, batch: &Batch<'_>, update_at: Option<f32>) -> f32 {
-        let rows = batch.rows;
+    fn gradients_by_row_bands(&mut self, source: StepRows<'_>, update_at: Option<f32>) -> f32 {
+        let rows = source.len();
         self.reserve(rows);
         if self.row_losses.len() < rows {
             self.row_losses.resize(rows, 0.0);
@@ -762,13 +797,35 @@ impl NativeTrainer {
             scale: 1.0 / rows.max(1) as f32,
         };
 
-        let mut bands: Vec<RowBand<'_>> = batch.inputs[..rows * features]
-            .chunks(band * features)
-            .zip(batch.targets[..rows * outputs].chunks(band * outputs))
+        let (kept_inputs, kept_targets) = &mut self.kept_batch;
+        let inputs: Vec<BandInput<'_>> = match source {
+            StepRows::Gathered(batch) => batch.inputs[..rows * features]
+                .chunks(band * features)
+                .zip(batch.targets[..rows * outputs].chunks(band * outputs))
+                .map(|(inputs, targets)| BandInput::Given { inputs, targets })
+                .collect(),
+            StepRows::Kept(indices) => {
+                let split = self.kept.as_ref().expect("a kept split");
+                kept_inputs.resize(rows * features, 0.0);
+                kept_targets.resize(rows * outputs, 0.0);
+                indices
+                    .chunks(band)
+                    .zip(kept_inputs.chunks_mut(band * features))
+                    .zip(kept_targets.chunks_mut(band * outputs))
+                    .map(|((indices, inputs), targets)| BandInput::Gather {
+                        split,
+                        indices,
+                        inputs,
+                        targets,
+                    })
+                    .collect()
+            }
+        };
+        let mut bands: Vec<RowBand<'_>> = inputs
+            .into_iter()
             .zip(self.row_losses[..rows].chunks_mut(band))
-            .map(|((inputs, targets), losses)| RowBand {
-                inputs,
-                targets,
+            .map(|(input, losses)| RowBand {
+                input,
                 losses,
                 layers: Vec::with_capacity(layers.len()),
             })
@@ -799,7 +856,10 @@ impl NativeTrainer {
         // Every layer's input and δ, whole, for the gradients.
         let mut inputs: Vec<&[f32]> = Vec::with_capacity(layers.len());
         let mut deltas: Vec<&[f32]> = Vec::with_capacity(layers.len());
-        let mut input = &batch.inputs[..rows * features];
+        let mut input = match source {
+            StepRows::Gathered(batch) => &batch.inputs[..rows * features],
+            StepRows::Kept(_) => &self.kept_batch.0[..rows * features],
+        };
         for node in &self.nodes {
             let Node::Dense(dense) = node else {
                 unreachable!("a dense network")
@@ -894,10 +954,51 @@ impl LayerBand<'_> {
     }
 }
 
+/// A band's inputs and targets.
+enum BandInput<'a> {
+    /// Rows the harness gathered.
+    Given {
+        inputs: &'a [f32],
+        targets: &'a [f32],
+    },
+    /// Rows of the kept split, to gather into `inputs` and `targets` first.
+    Gather {
+        split: &'a KeptSplit,
+        indices: &'a [usize],
+        inputs: &'a mut [f32],
+        targets: &'a mut [f32],
+    },
+}
+
+impl BandInput<'_> {
+    /// The inputs and targets, gathered first where they are to be.
+    fn rows(&mut self) -> (&[f32], &[f32]) {
+        match self {
+            BandInput::Given { inputs, targets } => (inputs, targets),
+            BandInput::Gather {
+                split,
+                indices,
+                inputs,
+                targets,
+            } => {
+                let features = inputs.len() / indices.len().max(1);
+                let outputs = targets.len() / indices.len().max(1);
+                let rows = inputs
+                    .chunks_exact_mut(features.max(1))
+                    .zip(targets.chunks_exact_mut(outputs.max(1)));
+                for ((input, target), &row) in rows.zip(indices.iter()) {
+                    input.copy_from_slice(&split.inputs[row * features..(row + 1) * features]);
+                    target.copy_from_slice(&split.targets[row * outputs..(row + 1) * outputs]);
+                }
+                (inputs, targets)
+            }
+        }
+    }
+}
+
 /// One band of the batch's rows and every layer's buffers for them.
 struct RowBand<'a> {
-    inputs: &'a [f32],
-    targets: &'a [f32],
+    input: BandInput<'a>,
     losses: &'a mut [f64],
     layers: Vec<LayerBand<'a>>,
 }
@@ -906,9 +1007,10 @@ impl RowBand<'_> {
     /// Forward, the head's loss and gradient, and δ back to the first layer, for these rows.
     fn step(&mut self, shapes: &[DenseShape], params: &[f32], head: &HeadOf) {
         let rows = self.losses.len();
+        let (inputs, targets) = self.input.rows();
         for (index, shape) in shapes.iter().enumerate() {
             let (before, after) = self.layers.split_at_mut(index);
-            let x = before.last().map_or(self.inputs, |previous| previous.output());
+            let x = before.last().map_or(inputs, |previous| previous.output());
             let layer = &mut after[0];
             let bias = &params[shape.bias.clone()];
             layer
@@ -927,7 +1029,7 @@ impl RowBand<'_> {
         last.dz.copy_from_slice(last.out.as_deref().unwrap_or(last.z));
         let rows_of = last.dz.chunks_exact_mut(width);
         for ((dz, target), loss) in rows_of
-            .zip(self.targets.chunks_exact(width))
+            .zip(targets.chunks_exact(width))
             .zip(self.losses.iter_mut())
         {
             *loss = head::row_loss_and_gradient(head.head, dz, target, head.threshold, head.scale);
@@ -1114,14 +1216,55 @@ impl Trainer for NativeTrainer {
         learning_rate: f32,
     ) -> Result<StepStats, BackendError> {
         batch.check(&self.network).map_err(framework_error)?;
-        Ok(match self.pool.take() {
-            Some(pool) => {
-                let stats = pool.install(|| self.step(batch, learning_rate));
-                self.pool = Some(pool);
-                stats
-            }
-            None => self.step(batch, learning_rate),
-        })
+        Ok(self.step_in_pool(StepRows::Gathered(batch), learning_rate))
+    }
+
+    /// A network that steps by row bands keeps the split, so that each thread gathers its
+    /// own rows of a step instead of the harness gathering them all on one.
+    fn keep_training_split(&mut self, split: &TrainingSplit<'_>) -> Result<bool, BackendError> {
+        if self.row_band_layers.is_none() {
+            return Ok(false);
+        }
+        let (rows, features, outputs) = (split.rows, split.features, self.network.outputs);
+        if features != self.network.inputs
+            || split.inputs.len() != rows * features
+            || split.targets.len() != rows * outputs
+        {
+            return Err(framework_error(format!(
+                "the training split has {} inputs and {} targets for {rows} rows of {features} \
+                 features and {outputs} outputs, for a network of {} inputs",
+                split.inputs.len(),
+                split.targets.len(),
+                self.network.inputs
+            )));
+        }
+        self.kept = Some(KeptSplit {
+            inputs: split.inputs.to_vec(),
+            targets: split.targets.to_vec(),
+            rows,
+        });
+        Ok(true)
+    }
+
+    fn train_rows(
+        &mut self,
+        rows: &[usize],
+        learning_rate: f32,
+    ) -> Result<StepStats, BackendError> {
+        let kept = self.kept.as_ref().map_or(0, |split| split.rows);
+        if self.kept.is_none() || rows.is_empty() {
+            return Err(framework_error(format!(
+                "train_rows with {} rows and {} kept",
+                rows.len(),
+                if self.kept.is_some() { "a split" } else { "no split" }
+            )));
+        }
+        if let Some(&row) = rows.iter().find(|&&row| row >= kept) {
+            return Err(framework_error(format!(
+                "row {row} is outside the kept training split of {kept} rows"
+            )));
+        }
+        Ok(self.step_in_pool(StepRows::Kept(rows), learning_rate))
     }
 
     fn predict(&mut self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, BackendError> {
@@ -1199,6 +1342,20 @@ impl Trainer for NativeTrainer {
     }
 }
 
+impl NativeTrainer {
+    /// One step, inside this trainer's thread pool when it has one.
+    fn step_in_pool(&mut self, rows: StepRows<'_>, learning_rate: f32) -> StepStats {
+        match self.pool.take() {
+            Some(pool) => {
+                let stats = pool.install(|| self.step(rows, learning_rate));
+                self.pool = Some(pool);
+                stats
+            }
+            None => self.step(rows, learning_rate),
+        }
+    }
+}
+
 /// Rows per forward pass when a convolutional network predicts.
 const PREDICT_ROWS: usize = 256;
 
@@ -1222,7 +1379,15 @@ mod tests {
     /// Parameters, losses and gradient norms after a few steps on a dense net whose weight
     /// gradients are large enough to be split too, on `threads`, by row bands or layer by
     /// layer, with the regularization and optimizer that `adjust` sets.
-    fn trained(threads: usize, by_row_bands: bool, adjust: fn(&mut RunSpec)) -> Trained {
+    #[derive(Clone, Copy, PartialEq)]
+    enum How {
+        LayerByLayer,
+        RowBands,
+        /// Row bands, each gathering its rows from the kept split.
+        KeptRows,
+    }
+
+    fn trained(threads: usize, how: How, adjust: fn(&mut RunSpec)) -> Trained {
         let dense = |units, activation| LayerSpec::Dense { units, activation };
         let layers = vec![
             dense(64, Activation::Relu),
@@ -1253,9 +1418,29 @@ mod tests {
         };
         let mut trainer = NativeTrainer::new(&setup).unwrap();
         assert!(trainer.row_band_layers.is_some(), "a dense net steps by row bands");
-        if !by_row_bands {
+        if how == How::LayerByLayer {
             trainer.row_band_layers = None;
         }
+        if how == How::KeptRows {
+            let split = TrainingSplit {
+                inputs: &inputs,
+                rows,
+                features: 200,
+                labels: &labels,
+                targets: &targets,
+            };
+            assert!(trainer.keep_training_split(&split).unwrap());
+        }
+        // Every row once, in an order of their own, as the harness hands them.
+        let order: Vec<usize> = (0..rows).map(|row| (row * 7) % rows).collect();
+        let gathered = |rows: &[usize], width: usize, values: &[f32]| -> Vec<f32> {
+            rows.iter()
+                .flat_map(|&row| values[row * width..(row + 1) * width].iter().copied())
+                .collect()
+        };
+        let inputs = gathered(&order, 200, &inputs);
+        let targets = gathered(&order, 6, &targets);
+        let labels: Vec<u32> = order.iter().map(|&row| labels[row]).collect();
         let batch = Batch {
             inputs: &inputs,
             rows,
@@ -1265,11 +1450,48 @@ mod tests {
         };
         let (losses, norms) = (0..3)
             .map(|_| {
-                let stats = trainer.train_batch(&batch, 0.01).unwrap();
+                let stats = match how {
+                    How::KeptRows => trainer.train_rows(&order, 0.01).unwrap(),
+                    _ => trainer.train_batch(&batch, 0.01).unwrap(),
+                };
                 (stats.loss, stats.grad_norms)
             })
             .unzip();
         (trainer.params.clone(), losses, norms)
+    }
+
+    #[test]
+    fn rows_outside_the_kept_split_are_an_error() {
+        let run = nnbench_core::step_parity::run(
+            vec![LayerSpec::Dense {
+                units: 3,
+                activation: Activation::Tanh,
+            }],
+            OutputHead::SoftmaxCrossEntropy,
+            OptimizerKind::Sgd,
+        );
+        let network = Network::shaped(&run.model, &[2], 2).unwrap();
+        let setup = TrainerSetup {
+            run: &run,
+            network: &network,
+            init: None,
+            seed: 0,
+            threads: 1,
+        };
+        let mut trainer = NativeTrainer::new(&setup).unwrap();
+        let error = trainer.train_rows(&[0], 0.1).unwrap_err().to_string();
+        assert!(error.contains("no split"), "{error}");
+        let split = TrainingSplit {
+            inputs: &[0.0, 1.0, 1.0, 0.0],
+            rows: 2,
+            features: 2,
+            labels: &[0, 1],
+            targets: &[1.0, 0.0, 0.0, 1.0],
+        };
+        assert!(trainer.keep_training_split(&split).unwrap());
+        let error = trainer.train_rows(&[1, 2], 0.1).unwrap_err().to_string();
+        assert!(error.contains("row 2 is outside the kept training split of 2 rows"), "{error}");
+        assert!(trainer.train_rows(&[1, 0], 0.1).is_ok());
     }
 
     #[test]
@@ -1291,11 +1513,12 @@ mod tests {
             },
         ];
         for adjust in adjustments {
-            let layer_by_layer = trained(1, false, adjust);
-            assert_eq!(trained(1, true, adjust), layer_by_layer);
-            assert_eq!(trained(2, true, adjust), layer_by_layer);
-            assert_eq!(trained(3, true, adjust), layer_by_layer);
-            assert_eq!(trained(2, false, adjust), layer_by_layer);
+            let layer_by_layer = trained(1, How::LayerByLayer, adjust);
+            assert_eq!(trained(2, How::LayerByLayer, adjust), layer_by_layer);
+            for threads in [1, 2, 3] {
+                assert_eq!(trained(threads, How::RowBands, adjust), layer_by_layer);
+                assert_eq!(trained(threads, How::KeptRows, adjust), layer_by_layer);
+            }
         }
     }
 }
