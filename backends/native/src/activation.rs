@@ -29,28 +29,25 @@ pub fn forward(function: Activation, x: &[f32], y: &mut [f32]) {
 }
 
 /// `delta[i] *= f'(x[i])`, given `y = f(x)`.
+///
+/// Each case stores unconditionally a value chosen by a select (where a factor is 1 the
+/// product is δ itself, bit for bit): a store only on some elements compiles to a branch
+/// per element, mispredicted on about half of a ReLU layer's random signs (41 µs of a
+/// 128 × 128 MNIST layer, against a few µs as vector selects).
 pub fn backward(function: Activation, x: &[f32], y: &[f32], delta: &mut [f32]) {
     let triples = x.iter().zip(y).zip(delta.iter_mut());
     match function {
         Activation::Identity => {}
         Activation::Sigmoid => triples.for_each(|((_, &y), d)| *d *= y * (1.0 - y)),
         Activation::Tanh => triples.for_each(|((_, &y), d)| *d *= 1.0 - y * y),
-        Activation::Relu => triples.for_each(|((&x, _), d)| {
-            if x <= 0.0 {
-                *d = 0.0;
-            }
-        }),
-        Activation::LeakyRelu => triples.for_each(|((&x, _), d)| {
-            if x <= 0.0 {
-                *d *= SLOPE;
-            }
-        }),
+        Activation::Relu => triples.for_each(|((&x, _), d)| *d = if x <= 0.0 { 0.0 } else { *d }),
+        Activation::LeakyRelu => {
+            triples.for_each(|((&x, _), d)| *d *= if x <= 0.0 { SLOPE } else { 1.0 })
+        }
         // For x ≤ 0, f(x) = α(eˣ − 1), so f'(x) = f(x) + α.
-        Activation::Elu => triples.for_each(|((&x, &y), d)| {
-            if x <= 0.0 {
-                *d *= y + ELU_ALPHA;
-            }
-        }),
+        Activation::Elu => {
+            triples.for_each(|((&x, &y), d)| *d *= if x <= 0.0 { y + ELU_ALPHA } else { 1.0 })
+        }
         Activation::Selu => triples.for_each(|((&x, &y), d)| {
             *d *= if x > 0.0 {
                 SELU_SCALE

@@ -18,7 +18,11 @@ pub fn regularize(
     weight_ranges: &[Range<usize>],
 ) {
     for range in weight_ranges {
-        penalize(regularization, &params[range.clone()], &mut grads[range.clone()]);
+        penalize(
+            regularization,
+            &params[range.clone()],
+            &mut grads[range.clone()],
+        );
     }
     clip_values(regularization, grads);
     if let Some(max_norm) = regularization.clip_norm {
