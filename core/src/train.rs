@@ -471,7 +471,12 @@ impl Loop<'_> {
         } else {
             0
         };
-        let mut in_flight: VecDeque<usize> = VecDeque::with_capacity(ahead + 1);
+        // (No allocation at all for a trainer that takes no steps ahead: a tiny network's
+        // epoch is a few microseconds.)
+        let mut in_flight: VecDeque<usize> = match ahead {
+            0 => VecDeque::new(),
+            _ => VecDeque::with_capacity(ahead + 1),
+        };
         // The request's cap (parity runs) and the scenario's, whichever comes first.
         let max_steps = match (self.request.max_steps, run.training.max_steps) {
             (Some(a), Some(b)) => Some(a.min(b)),

@@ -229,6 +229,8 @@ pub struct NativeTrainer {
     row_band_layers: Option<Vec<DenseShape>>,
     /// Each row's loss in the row-band step, summed in row order afterwards.
     row_losses: Vec<f64>,
+    /// The scenario's batch size, to tell whether its steps split into row bands.
+    batch_size: nnbench_core::spec::BatchSize,
     /// The training split, kept by a row-band trainer so that each thread gathers its own
     /// rows of a step (see [`Trainer::keep_training_split`]).
     kept: Option<KeptSplit>,
@@ -410,6 +412,7 @@ impl NativeTrainer {
             pool,
             row_band_layers,
             row_losses: Vec::new(),
+            batch_size: setup.run.training.batch,
             kept: None,
             kept_batch: (Vec::new(), Vec::new()),
         };
@@ -721,17 +724,45 @@ impl NativeTrainer {
         // Clipping by global norm and recording norms need every gradient before the first
         // update; otherwise a row-band step updates each part as soon as its gradient is in.
         let update_in_place = self.regularization.clip_norm.is_none() && !self.record_grad_norms;
-        let loss = match (&self.row_band_layers, rows) {
-            (Some(_), _) if update_in_place => {
-                let loss = self.gradients_by_row_bands(rows, Some(learning_rate));
-                return StepStats {
-                    loss,
-                    grad_norms: None,
-                };
+        let loss = match rows {
+            _ if self.row_bands(rows.len()) > 1 => {
+                if update_in_place {
+                    let loss = self.gradients_by_row_bands(rows, Some(learning_rate));
+                    return StepStats {
+                        loss,
+                        grad_norms: None,
+                    };
+                }
+                self.gradients_by_row_bands(rows, None)
             }
-            (Some(_), _) => self.gradients_by_row_bands(rows, None),
-            (None, StepRows::Gathered(batch)) => self.gradients(batch),
-            (None, StepRows::Kept(_)) => unreachable!("only a row-band trainer keeps its split"),
+            StepRows::Gathered(batch) => self.gradients(batch),
+            StepRows::Kept(indices) => {
+                // A step too small to split (an epoch's last batch): gathered here, on one
+                // thread, as the harness would have.
+                let (mut inputs, mut targets) = std::mem::take(&mut self.kept_batch);
+                let split = self.kept.as_ref().expect("a kept split");
+                let (features, outputs) = (self.network.inputs, self.network.outputs);
+                inputs.resize(indices.len() * features, 0.0);
+                targets.resize(indices.len() * outputs, 0.0);
+                let labels = vec![0; indices.len()];
+                BandInput::Gather {
+                    split,
+                    indices,
+                    inputs: &mut inputs,
+                    targets: &mut targets,
+                }
+                .rows();
+                let batch = Batch {
+                    inputs: &inputs,
+                    rows: indices.len(),
+                    features,
+                    labels: &labels,
+                    targets: &targets,
+                };
+                let loss = self.gradients(&batch);
+                self.kept_batch = (inputs, targets);
+                loss
+            }
         };
         let grad_norms = self.record_grad_norms.then(|| self.grad_norms());
         regularize(
@@ -769,6 +800,20 @@ impl NativeTrainer {
         loss
     }
 
+    /// Into how many bands of rows a step of `rows` rows splits: 1 (a step layer by layer)
+    /// unless the network is made of dense layers only and the step's products are large
+    /// enough to share between threads.
+    fn row_bands(&self, rows: usize) -> usize {
+        match &self.row_band_layers {
+            Some(layers) if self.threads.count() > 1 => rows.div_ceil(band_rows(
+                rows,
+                row_work(layers, self.network.inputs),
+                self.threads,
+            )),
+            _ => 1,
+        }
+    }
+
     /// [`NativeTrainer::gradients`] for a network of dense layers, in two parts that each
     /// thread does a share of with no hand-over in between: first every row-local pass
     /// (products, bias, activation, head, δ back to the first layer) on a band of the batch's
@@ -788,8 +833,7 @@ impl NativeTrainer {
         }
         let layers = self.row_band_layers.as_deref().expect("a dense network");
         let (features, outputs) = (self.network.inputs, self.network.outputs);
-        let widest = layers.iter().map(|l| l.fan_in.max(l.fan_out)).max();
-        let band = band_rows(rows, 2 * widest.unwrap_or(1) * features, self.threads);
+        let band = band_rows(rows, row_work(layers, features), self.threads);
         let params = &self.params[..];
         let head = HeadOf {
             head: self.network.head,
@@ -915,6 +959,13 @@ impl NativeTrainer {
         });
         head::mean_loss(self.row_losses[..rows].iter().sum(), rows)
     }
+}
+
+/// A rough count of one row's multiply-adds in a dense network's step, to decide whether
+/// its rows are worth sharing between threads.
+fn row_work(layers: &[DenseShape], inputs: usize) -> usize {
+    let widest = layers.iter().map(|l| l.fan_in.max(l.fan_out)).max();
+    2 * widest.unwrap_or(1) * inputs
 }
 
 /// Runs `work` on every item, each on a thread of the current rayon pool when there are
@@ -1243,10 +1294,10 @@ impl Trainer for NativeTrainer {
         Ok(self.step_in_pool(StepRows::Gathered(batch), learning_rate))
     }
 
-    /// A network that steps by row bands keeps the split, so that each thread gathers its
+    /// A network whose steps split into row bands keeps the split, so that each thread gathers its
     /// own rows of a step instead of the harness gathering them all on one.
     fn keep_training_split(&mut self, split: &TrainingSplit<'_>) -> Result<bool, BackendError> {
-        if self.row_band_layers.is_none() {
+        if self.row_bands(self.batch_size.rows(split.rows)) < 2 {
             return Ok(false);
         }
         let (rows, features, outputs) = (split.rows, split.features, self.network.outputs);
@@ -1488,40 +1539,56 @@ mod tests {
     }
 
     #[test]
-    fn rows_outside_the_kept_split_are_an_error() {
-        let run = nnbench_core::step_parity::run(
-            vec![LayerSpec::Dense {
-                units: 3,
-                activation: Activation::Tanh,
-            }],
-            OutputHead::SoftmaxCrossEntropy,
-            OptimizerKind::Sgd,
-        );
-        let network = Network::shaped(&run.model, &[2], 2).unwrap();
-        let setup = TrainerSetup {
-            run: &run,
-            network: &network,
-            init: None,
-            seed: 0,
-            threads: 1,
+    fn only_a_step_that_splits_keeps_the_split_and_rows_outside_it_are_an_error() {
+        let dense = |units| LayerSpec::Dense {
+            units,
+            activation: Activation::Tanh,
         };
-        let mut trainer = NativeTrainer::new(&setup).unwrap();
-        let error = trainer.train_rows(&[0], 0.1).unwrap_err().to_string();
-        assert!(error.contains("no split"), "{error}");
-        let split = TrainingSplit {
-            inputs: &[0.0, 1.0, 1.0, 0.0],
-            rows: 2,
-            features: 2,
-            labels: &[0, 1],
-            targets: &[1.0, 0.0, 0.0, 1.0],
+        let keeps = |layers: Vec<LayerSpec>, features: usize, rows: usize, threads: usize| {
+            let run = nnbench_core::step_parity::run(
+                layers,
+                OutputHead::SoftmaxCrossEntropy,
+                OptimizerKind::Sgd,
+            );
+            let network = Network::shaped(&run.model, &[features], 2).unwrap();
+            let setup = TrainerSetup {
+                run: &run,
+                network: &network,
+                init: None,
+                seed: 0,
+                threads,
+            };
+            let mut trainer = NativeTrainer::new(&setup).unwrap();
+            let inputs = vec![0.5; rows * features];
+            let labels: Vec<u32> = (0..rows as u32).map(|row| row % 2).collect();
+            let targets = encode_targets(&labels, 2);
+            let split = TrainingSplit {
+                inputs: &inputs,
+                rows,
+                features,
+                labels: &labels,
+                targets: &targets,
+            };
+            let kept = trainer.keep_training_split(&split).unwrap();
+            (trainer, kept)
         };
-        assert!(trainer.keep_training_split(&split).unwrap());
-        let error = trainer.train_rows(&[1, 2], 0.1).unwrap_err().to_string();
+        // XOR's four rows, and any step on one thread, are not worth splitting.
+        assert!(!keeps(vec![dense(4)], 2, 4, 2).1);
+        assert!(!keeps(vec![dense(64)], 200, 50, 1).1);
+        let (mut trainer, kept) = keeps(vec![dense(64)], 200, 50, 2);
+        assert!(kept);
+        let error = trainer.train_rows(&[1, 50], 0.1).unwrap_err().to_string();
         assert!(
-            error.contains("row 2 is outside the kept training split of 2 rows"),
+            error.contains("row 50 is outside the kept training split of 50 rows"),
             "{error}"
         );
-        assert!(trainer.train_rows(&[1, 0], 0.1).is_ok());
+        let all: Vec<usize> = (0..50).rev().collect();
+        assert!(trainer.train_rows(&all, 0.1).is_ok());
+        // A step too small to split (an epoch's last batch) still trains from the kept rows.
+        assert!(trainer.train_rows(&[3, 1], 0.1).is_ok());
+        let (mut not_kept, _) = keeps(vec![dense(4)], 2, 4, 2);
+        let error = not_kept.train_rows(&[0], 0.1).unwrap_err().to_string();
+        assert!(error.contains("no split"), "{error}");
     }
 
     #[test]
@@ -1545,7 +1612,7 @@ mod tests {
         for adjust in adjustments {
             let layer_by_layer = trained(1, How::LayerByLayer, adjust);
             assert_eq!(trained(2, How::LayerByLayer, adjust), layer_by_layer);
-            for threads in [1, 2, 3] {
+            for threads in [2, 3] {
                 assert_eq!(trained(threads, How::RowBands, adjust), layer_by_layer);
                 assert_eq!(trained(threads, How::KeptRows, adjust), layer_by_layer);
             }
