@@ -235,6 +235,8 @@ class Trainer:
         run, network = spec["run"], spec["network"]
         self.head = network["head"]
         self.outputs = network["outputs"]
+        # The worker gathers only what the step uses (labels or targets) from the kept split.
+        self.uses_labels = self.head == "softmax_cross_entropy"
         # Seeds the default init (when init is None) and the dropout masks of this unit.
         torch.manual_seed(seed)
         self.model = _Model(network)
@@ -257,10 +259,11 @@ class Trainer:
             group["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)
         z = self.model.sequential(torch.from_numpy(x))
-        loss = _loss(
-            self.head, z, torch.from_numpy(labels.astype(np.int64)), torch.from_numpy(targets),
-            self.outputs,
-        )
+        if self.uses_labels:
+            labels, targets = torch.from_numpy(labels.astype(np.int64)), None
+        else:
+            labels, targets = None, torch.from_numpy(targets)
+        loss = _loss(self.head, z, labels, targets, self.outputs)
         loss.backward()
         norms = None
         if self.record_grad_norms:

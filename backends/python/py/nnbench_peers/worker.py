@@ -20,7 +20,9 @@ when it is false. The worker goes on after an exception and exits at the end of 
 
 Replies are flushed only when no request waits in the input: a harness that sends steps ahead
 (train_rows) is woken once per run of steps, not once per step, and a harness waiting for a
-reply has sent nothing more, so the input is empty and the reply leaves at once.
+reply has sent nothing more, so the input is empty and the reply leaves at once. With its input
+empty, the worker polls it for INPUT_SPIN_S before it blocks: a tiny network's step is a whole
+round trip, and waking a blocked process is most of one on a virtual machine.
 
 The protocol owns the real stdout: anything else printed to stdout (by a framework or a stray
 print) goes to stderr, where the harness keeps the last lines for the reason of a crash.
@@ -33,10 +35,15 @@ import os
 import select
 import struct
 import sys
+import time
 import traceback
 
 MODULES = {"pytorch": "torch_backend", "jax": "jax_backend", "keras": "keras_backend"}
 DTYPES = {"f32": "<f4", "u32": "<u4"}
+# How long the worker polls its empty input before it blocks on it: waking a process blocked on
+# a pipe costs tens of µs on a virtual machine, a tiny network's whole step (the harness polls
+# for a lone reply as long: `REPLY_SPIN` in worker.rs, where the measurement is).
+INPUT_SPIN_S = 100e-6
 ROW_STEP = 0xFFFFFFFF
 NO_NORMS = 0xFFFFFFFF
 ROW_STEP_HEAD = struct.Struct("<fI")
@@ -69,8 +76,16 @@ class Requests:
         self.start += count
         return chunk
 
+    def spin(self):
+        """Returns once input is readable or INPUT_SPIN_S has passed, without blocking."""
+        deadline = time.perf_counter() + INPUT_SPIN_S
+        while time.perf_counter() < deadline:
+            if select.select([self.fd], [], [], 0)[0]:
+                return
+
     def readinto(self, view):
         if self.start == self.end:
+            self.spin()
             if len(view) >= len(self.buffer):  # a large array: straight into its place
                 return self.raw.readinto(view) or 0
             self.start, self.end = 0, self.raw.readinto(self.buffer) or 0
