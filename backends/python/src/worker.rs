@@ -309,7 +309,6 @@ impl Drop for Worker {
     }
 }
 
-/// The child's exit status, waiting at most `limit` for it.
 /// Returns once `stdout` has something to read or `limit` has passed, without blocking.
 #[cfg(unix)]
 fn poll_for_reply(stdout: &ChildStdout, limit: Duration) {
@@ -332,6 +331,7 @@ fn poll_for_reply(stdout: &ChildStdout, limit: Duration) {
 #[cfg(not(unix))]
 fn poll_for_reply(_stdout: &ChildStdout, _limit: Duration) {}
 
+/// The child's exit status, waiting at most `limit` for it.
 fn wait_a_little(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let started = Instant::now();
     loop {
