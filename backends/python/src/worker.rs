@@ -5,7 +5,8 @@
 //! training. A worker that died, or was dropped in the middle of a request, is not reused.
 //!
 //! The worker's threads are fixed before its framework starts: `--threads` on its command line
-//! and the OpenMP/BLAS variables in its environment. Its stderr is kept (the last lines), so
+//! and the OpenMP/BLAS variables in its environment. How long it polls its empty input is
+//! [`REPLY_SPIN`], given as `--input-spin-us`. Its stderr is kept (the last lines), so
 //! that a crash that leaves no reply (a missing interpreter library, a segfault) still ends the
 //! unit with the interpreter's own last words as the reason.
 
@@ -34,7 +35,8 @@ pub const ECHO_STDERR_VARIABLE: &str = "NNBENCH_PYTHON_STDERR";
 /// took 65 µs with both sides blocking, 20 µs with one side polling and 5 µs with both (the
 /// worker polls its input as long). A tiny network's step is one such round trip; while steps
 /// are sent ahead (`Trainer::rows_ahead`) the reply awaited is not the only one in flight, so
-/// the read blocks at once (only an epoch's last step is waited on alone).
+/// the read blocks at once (only an epoch's last step is waited on alone). The worker polls
+/// its empty input as long (given on its command line).
 const REPLY_SPIN: Duration = Duration::from_micros(100);
 
 /// Workers between units, ready for the next one of their framework and threads.
@@ -120,7 +122,8 @@ impl Worker {
             .clear();
     }
 
-    /// Starts `python -m nnbench_peers.worker <framework> --threads <threads>`.
+    /// Starts `python -m nnbench_peers.worker <framework> --threads <threads> --input-spin-us
+    /// <REPLY_SPIN>`.
     pub fn start(framework: Framework, threads: usize) -> Result<Worker, BackendError> {
         let peers = peers::locate().map_err(|reason| error(framework, reason))?;
         Worker::start_with(&peers, framework, threads)
@@ -134,6 +137,7 @@ impl Worker {
     ) -> Result<Worker, BackendError> {
         let thread_count = threads.max(1);
         let threads = thread_count.to_string();
+        let input_spin_us = REPLY_SPIN.as_micros().to_string();
         let mut command = Command::new(&peers.python);
         command
             .args([
@@ -142,6 +146,8 @@ impl Worker {
                 framework.name(),
                 "--threads",
                 &threads,
+                "--input-spin-us",
+                &input_spin_us,
             ])
             .env("PYTHONPATH", &peers.package_dir)
             .env("PYTHONNOUSERSITE", "1")

@@ -1,6 +1,6 @@
 """The worker process of nnbench's Python backends: one per unit.
 
-    python -m nnbench_peers.worker <pytorch|jax|keras> --threads N
+    python -m nnbench_peers.worker <pytorch|jax|keras> --threads N --input-spin-us S
 
 It reads requests on stdin and answers on stdout, each message being
 
@@ -21,8 +21,9 @@ when it is false. The worker goes on after an exception and exits at the end of 
 Replies are flushed only when no request waits in the input: a harness that sends steps ahead
 (train_rows) is woken once per run of steps, not once per step, and a harness waiting for a
 reply has sent nothing more, so the input is empty and the reply leaves at once. With its input
-empty, the worker polls it for INPUT_SPIN_S before it blocks: a tiny network's step is a whole
-round trip, and waking a blocked process is most of one on a virtual machine.
+empty, the worker polls it for S µs (`--input-spin-us`, the harness's own polling time for a lone
+reply: `REPLY_SPIN` in worker.rs, where the measurement is) before it blocks: a tiny network's
+step is a whole round trip, and waking a blocked process is most of one on a virtual machine.
 
 The protocol owns the real stdout: anything else printed to stdout (by a framework or a stray
 print) goes to stderr, where the harness keeps the last lines for the reason of a crash.
@@ -40,10 +41,6 @@ import traceback
 
 MODULES = {"pytorch": "torch_backend", "jax": "jax_backend", "keras": "keras_backend"}
 DTYPES = {"f32": "<f4", "u32": "<u4"}
-# How long the worker polls its empty input before it blocks on it: waking a process blocked on
-# a pipe costs tens of µs on a virtual machine, a tiny network's whole step (the harness polls
-# for a lone reply as long: `REPLY_SPIN` in worker.rs, where the measurement is).
-INPUT_SPIN_S = 100e-6
 ROW_STEP = 0xFFFFFFFF
 NO_NORMS = 0xFFFFFFFF
 ROW_STEP_HEAD = struct.Struct("<fI")
@@ -55,8 +52,9 @@ class Requests:
     request is already waiting (see `waiting`) and hand out a small request without a system
     call of its own; anything with `readinto` works in its place for reading alone."""
 
-    def __init__(self, fd):
+    def __init__(self, fd, spin_s=0.0):
         self.fd = fd
+        self.spin_s = spin_s
         self.raw = io.FileIO(fd, "rb", closefd=False)
         self.buffer = bytearray(1 << 20)
         self.start = 0
@@ -77,8 +75,8 @@ class Requests:
         return chunk
 
     def spin(self):
-        """Returns once input is readable or INPUT_SPIN_S has passed, without blocking."""
-        deadline = time.perf_counter() + INPUT_SPIN_S
+        """Returns once input is readable or `spin_s` has passed, without blocking."""
+        deadline = time.perf_counter() + self.spin_s
         while time.perf_counter() < deadline:
             if select.select([self.fd], [], [], 0)[0]:
                 return
@@ -178,11 +176,16 @@ def write_row_step_reply(stream, loss, norms):
 
 def _arguments(argv):
     if not argv:
-        raise SystemExit("usage: python -m nnbench_peers.worker <framework> [--threads N]")
-    threads = 1
-    if "--threads" in argv:
-        threads = int(argv[argv.index("--threads") + 1])
-    return argv[0], max(threads, 1)
+        raise SystemExit(
+            "usage: python -m nnbench_peers.worker <framework> [--threads N] [--input-spin-us S]"
+        )
+
+    def option(name, default):
+        return argv[argv.index(name) + 1] if name in argv else default
+
+    threads = int(option("--threads", 1))
+    spin_s = float(option("--input-spin-us", 0)) * 1e-6
+    return argv[0], max(threads, 1), max(spin_s, 0.0)
 
 
 def _start(framework, threads):
@@ -243,6 +246,10 @@ def _handle(module, state, header, arrays, np):
             targets = None
         elif uses_labels is False:
             labels = None
+        # Labels in the dtype the step takes, converted once here rather than every step.
+        label_dtype = getattr(state["trainer"], "label_dtype", None)
+        if labels is not None and label_dtype is not None:
+            labels = labels.astype(label_dtype)
         state["split"] = (arrays["x"], labels, targets)
         expect_split = getattr(state["trainer"], "expect_split", None)
         if expect_split is not None:
@@ -272,13 +279,13 @@ def _handle(module, state, header, arrays, np):
 
 
 def main(argv):
-    requests = Requests(sys.stdin.fileno())
+    framework, threads, spin_s = _arguments(argv)
+    requests = Requests(sys.stdin.fileno(), spin_s)
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=1 << 16)
     # From here on, fd 1 is stderr: only the protocol writes to `replies`.
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     import numpy as np
 
-    framework, threads = _arguments(argv)
     try:
         module = _start(framework, threads)
         startup_error = None
