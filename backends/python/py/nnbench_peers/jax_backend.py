@@ -383,6 +383,8 @@ class Trainer:
         self.key = jax.random.fold_in(_seed_key(seed), 2) if has_dropout else None
         # The step takes labels or targets, not both; the worker gathers only those (worker.py).
         self.uses_labels = head == "softmax_cross_entropy"
+        # The kept split's labels are converted to this once (worker.py), not every step.
+        self.label_dtype = np.int32
         self.record_grad_norms = bool(run["training"]["record_grad_norms"])
         optimizer, dense, record = self.optimizer, self.dense, self.record_grad_norms
 

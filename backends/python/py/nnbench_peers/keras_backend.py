@@ -314,6 +314,8 @@ class Trainer:
         # Only what the step uses crosses into it, as in a user's step: each argument of a
         # tf.function call costs a conversion, and the rate is assigned only when it changes.
         self.uses_labels = head == "softmax_cross_entropy"
+        # The kept split's labels are converted to this once (worker.py), not every step.
+        self.label_dtype = np.int32
         truth = (tf.TensorSpec([None], tf.int32) if self.uses_labels
                  else tf.TensorSpec([None, outputs], tf.float32))
         signature = [tf.TensorSpec([None, features], tf.float32), truth]

@@ -237,6 +237,8 @@ class Trainer:
         self.outputs = network["outputs"]
         # The worker gathers only what the step uses (labels or targets) from the kept split.
         self.uses_labels = self.head == "softmax_cross_entropy"
+        # The kept split's labels are converted to this once (worker.py), not every step.
+        self.label_dtype = np.int64
         # Seeds the default init (when init is None) and the dropout masks of this unit.
         torch.manual_seed(seed)
         self.model = _Model(network)
@@ -260,7 +262,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         z = self.model.sequential(torch.from_numpy(x))
         if self.uses_labels:
-            labels, targets = torch.from_numpy(labels.astype(np.int64)), None
+            labels, targets = torch.from_numpy(labels.astype(np.int64, copy=False)), None
         else:
             labels, targets = None, torch.from_numpy(targets)
         loss = _loss(self.head, z, labels, targets, self.outputs)
