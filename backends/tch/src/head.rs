@@ -14,6 +14,7 @@ use nnbench_core::{BackendError, Batch};
 use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::error::{OrFramework, framework_error};
+use crate::model;
 
 /// Mean batch loss of raw outputs `z` (`rows × outputs`) as a differentiable scalar.
 pub fn loss(
@@ -25,17 +26,13 @@ pub fn loss(
 ) -> Result<Tensor, BackendError> {
     let rows = batch.rows;
     let targets = || -> Result<Tensor, BackendError> {
-        Tensor::f_from_slice(&batch.targets[..rows * outputs])
-            .and_then(|t| t.f_view([rows as i64, outputs as i64]))
-            .and_then(|t| t.f_to_device(device))
-            .or_framework()
+        let dims = [rows as i64, outputs as i64];
+        model::from_host(&batch.targets[..rows * outputs], &dims, device)
     };
     match head {
         OutputHead::SoftmaxCrossEntropy => {
             let labels: Vec<i64> = batch.labels[..rows].iter().map(|&l| i64::from(l)).collect();
-            let labels = Tensor::f_from_slice(&labels)
-                .and_then(|t| t.f_to_device(device))
-                .or_framework()?;
+            let labels = model::on_device(Tensor::f_from_slice(&labels).or_framework()?, device)?;
             z.f_log_softmax(-1, Kind::Float)
                 .and_then(|log_p| log_p.f_nll_loss(&labels, None::<Tensor>, Reduction::Mean, -100))
                 .or_framework()

@@ -347,10 +347,7 @@ impl Model {
                         let mask: Vec<f32> = (0..x.numel())
                             .map(|_| if rng.uniform() < rate { 0.0 } else { keep })
                             .collect();
-                        let mask = Tensor::f_from_slice(&mask)
-                            .and_then(|m| m.f_view(x.size().as_slice()))
-                            .and_then(|m| m.f_to_device(self.device))
-                            .or_framework()?;
+                        let mask = from_host(&mask, &x.size(), self.device)?;
                         x.f_mul(&mask).or_framework()?
                     }
                     _ => x,
@@ -437,6 +434,24 @@ impl Model {
             }
         }
         Ok(Weights { tensors })
+    }
+}
+
+/// `data` from the host as a tensor of shape `dims` on `device`. A tensor made from a slice is
+/// on the CPU already: asking libtorch to move it there anyway is one more dispatched call per
+/// tensor, and the step makes two or three.
+pub fn from_host(data: &[f32], dims: &[i64], device: Device) -> Result<Tensor, BackendError> {
+    let tensor = Tensor::f_from_slice(data)
+        .and_then(|t| t.f_view(dims))
+        .or_framework()?;
+    on_device(tensor, device)
+}
+
+/// `tensor` (on the CPU) on `device`, without a call into libtorch when that is the CPU.
+pub fn on_device(tensor: Tensor, device: Device) -> Result<Tensor, BackendError> {
+    match device {
+        Device::Cpu => Ok(tensor),
+        _ => tensor.f_to_device(device).or_framework(),
     }
 }
 

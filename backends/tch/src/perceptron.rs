@@ -24,10 +24,7 @@ pub struct TchPerceptron {
 }
 
 fn matrix(data: &[f32], rows: usize, columns: usize) -> Result<Tensor, BackendError> {
-    Tensor::f_from_slice(data)
-        .and_then(|t| t.f_view([rows as i64, columns as i64]))
-        .and_then(|t| t.f_to_device(Device::Cpu))
-        .or_framework()
+    crate::model::from_host(data, &[rows as i64, columns as i64], Device::Cpu)
 }
 
 impl TchPerceptron {

@@ -59,10 +59,8 @@ impl TchTrainer {
 
     fn inputs(&self, inputs: &[f32], rows: usize) -> Result<Tensor, BackendError> {
         let features = self.network.inputs;
-        Tensor::f_from_slice(&inputs[..rows * features])
-            .and_then(|t| t.f_view([rows as i64, features as i64]))
-            .and_then(|t| t.f_to_device(self.device))
-            .or_framework()
+        let dims = [rows as i64, features as i64];
+        model::from_host(&inputs[..rows * features], &dims, self.device)
     }
 
     fn step(&mut self, batch: &Batch<'_>, learning_rate: f32) -> Result<StepStats, BackendError> {
