@@ -33,10 +33,10 @@ pub const ECHO_STDERR_VARIABLE: &str = "NNBENCH_PYTHON_STDERR";
 /// A blocking read that the worker's reply wakes costs tens of µs on a virtual machine (the
 /// idle vCPU must be woken): measured with a pipe between two Python processes, a round trip
 /// took 65 µs with both sides blocking, 20 µs with one side polling and 5 µs with both (the
-/// worker polls its input as long). A tiny network's step is one such round trip; while steps
-/// are sent ahead (`Trainer::rows_ahead`) the reply awaited is not the only one in flight, so
-/// the read blocks at once (only an epoch's last step is waited on alone). The worker polls
-/// its empty input as long (given on its command line).
+/// worker polls its empty input as long: this value, given on its command line). A tiny
+/// network's step is one such round trip; while steps are sent ahead (`Trainer::rows_ahead`)
+/// the reply awaited is not the only one in flight, so the read blocks at once (only an
+/// epoch's last step is waited on alone).
 const REPLY_SPIN: Duration = Duration::from_micros(100);
 
 /// Workers between units, ready for the next one of their framework and threads.
