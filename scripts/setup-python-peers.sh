@@ -5,7 +5,7 @@
 #
 # Pins: torch 2.9.0 (the libtorch of the tch backend), jax/jaxlib 0.10.2 with optax 0.2.8,
 # keras 3.15.1 on tensorflow-cpu 2.21.0 (KERAS_BACKEND=tensorflow, set by the bridge), numpy
-# 2.4.6, safetensors 0.8.0.
+# 2.4.6, safetensors 0.8.0, and pytest 9.2.0 for the adapters' own tests (backends/python/py/tests).
 #
 # CUDA libraries: PyPI's torch 2.9.0 for Linux x86_64 is a CUDA build, and `import torch` loads
 # libtorch_cuda.so even on a CPU-only machine, whose DT_NEEDED entries pull in the CUDA runtime
@@ -32,6 +32,7 @@ KERAS=3.15.1
 TENSORFLOW=2.21.0
 NUMPY=2.4.6
 SAFETENSORS=0.8.0
+PYTEST=9.2.0
 NVIDIA=(
     nvidia-cuda-runtime-cu12==12.8.90
     nvidia-cuda-cupti-cu12==12.8.90
@@ -78,11 +79,11 @@ check() {
 import importlib.metadata as metadata, sys
 pins = {"torch": "$TORCH", "jax": "$JAX", "jaxlib": "$JAX", "optax": "$OPTAX",
         "keras": "$KERAS", "tensorflow-cpu": "$TENSORFLOW", "numpy": "$NUMPY",
-        "safetensors": "$SAFETENSORS"}
+        "safetensors": "$SAFETENSORS", "pytest": "$PYTEST"}
 wrong = {n: metadata.version(n) for n in pins if metadata.version(n) != pins[n]}
 if wrong:
     sys.exit(f"versions differ from the pins: {wrong}")
-import torch, jax, jax.numpy, optax, tensorflow, keras, numpy, safetensors
+import torch, jax, jax.numpy, optax, tensorflow, keras, numpy, safetensors, pytest
 assert keras.backend.backend() == "tensorflow", keras.backend.backend()
 torch.ones(2) @ torch.ones(2); jax.numpy.ones(2).sum().block_until_ready(); tensorflow.ones(2)
 print(f"torch {torch.__version__}, jax {jax.__version__}, optax {optax.__version__}, "
@@ -113,8 +114,8 @@ pip=("$python" -m pip install --quiet --disable-pip-version-check --no-input)
 # wheels left out (above) as missing at every later install.
 step_started=$SECONDS
 "${pip[@]}" "${TORCH_DEPS[@]}" "jax==$JAX" "jaxlib==$JAX" "optax==$OPTAX" "keras==$KERAS" \
-    "tensorflow-cpu==$TENSORFLOW" "numpy==$NUMPY" "safetensors==$SAFETENSORS"
-step "jax, optax, keras, tensorflow-cpu and torch's Python dependencies"
+    "tensorflow-cpu==$TENSORFLOW" "numpy==$NUMPY" "safetensors==$SAFETENSORS" "pytest==$PYTEST"
+step "jax, optax, keras, tensorflow-cpu, pytest and torch's Python dependencies"
 
 step_started=$SECONDS
 "${pip[@]}" --no-deps "torch==$TORCH" "${NVIDIA[@]}"
