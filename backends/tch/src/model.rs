@@ -130,7 +130,7 @@ impl Model {
                 if transpose {
                     value = value.f_tr().or_framework()?;
                 }
-                let value = value.f_to_device(device).or_framework()?;
+                let value = on_device(value, device)?;
                 tch::no_grad(|| target.f_copy_(&value)).or_framework()
             };
             nodes.push(match *layer {
