@@ -22,7 +22,6 @@ pub mod schedule;
 pub mod spec;
 #[cfg(feature = "suites")]
 pub mod step_parity;
-#[cfg(feature = "rayon")]
 pub mod threads;
 pub mod train;
 pub mod weights;

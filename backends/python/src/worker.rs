@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, BufWriter};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,8 @@ const STDERR_LINES: usize = 200;
 /// Set to `1` to copy the workers' stderr (framework warnings, tracebacks) to nnbench's.
 pub const ECHO_STDERR_VARIABLE: &str = "NNBENCH_PYTHON_STDERR";
 
-/// How long [`Worker::receive`] polls for a lone request's reply before it blocks on the pipe.
+/// How long [`Worker::receive`] polls for a lone request's reply before it blocks on the pipe
+/// where the worker's threads take every core (see [`REPLY_SPIN_SPARE_CORE`] otherwise).
 /// A blocking read that the worker's reply wakes costs tens of µs on a virtual machine (the
 /// idle vCPU must be woken): measured with a pipe between two Python processes, a round trip
 /// took 65 µs with both sides blocking, 20 µs with one side polling and 5 µs with both (the
@@ -38,6 +39,34 @@ pub const ECHO_STDERR_VARIABLE: &str = "NNBENCH_PYTHON_STDERR";
 /// the reply awaited is not the only one in flight, so the read blocks at once (only an
 /// epoch's last step is waited on alone).
 const REPLY_SPIN: Duration = Duration::from_micros(100);
+
+/// How long [`Worker::receive`] polls for a lone reply when the worker's threads leave a core
+/// for the polling: longer than a tiny network's whole step in pytorch or keras (250–400 µs),
+/// so that the reply never has to wake nnbench. In `bench --workloads xor_step` at 1 thread on
+/// 2 cores, two sittings each: pytorch's harness / own loop went from 1.46 to 1.29–1.31 and
+/// keras's from 1.63–1.71 to 1.45–1.54 (JAX's 26 µs step was already inside 100 µs). Where the
+/// worker's threads take every core, polling this long takes one from the framework: pytorch
+/// at 2 threads on 2 cores went from 1.81 to 3.4 (2.2–2.4 even yielding the core between
+/// polls), so [`REPLY_SPIN`] stays there.
+const REPLY_SPIN_SPARE_CORE: Duration = Duration::from_micros(2000);
+
+/// How long to poll for a lone reply from a worker running `threads` threads: long where
+/// every unit running now (`units` of them) leaves a core beside its worker's threads for
+/// nnbench's polling.
+fn reply_spin(threads: usize, units: usize, cores: usize) -> Duration {
+    if units * (threads + 1) <= cores {
+        REPLY_SPIN_SPARE_CORE
+    } else {
+        REPLY_SPIN
+    }
+}
+
+/// The cores this process may run on, read once (the standard library reads the affinity
+/// mask and cgroup limits each time it is asked).
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()))
+}
 
 /// Workers between units, ready for the next one of their framework and threads.
 static IDLE: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
@@ -260,7 +289,11 @@ impl Worker {
             ));
         }
         if self.in_flight == 1 && self.stdout.buffer().is_empty() {
-            poll_for_reply(self.stdout.get_ref(), REPLY_SPIN);
+            let units = nnbench_core::threads::units_side_by_side();
+            poll_for_reply(
+                self.stdout.get_ref(),
+                reply_spin(self.threads, units, cores()),
+            );
         }
         let reply = protocol::read_message(&mut self.stdout).map_err(|io| self.died(&io))?;
         self.in_flight -= 1;
@@ -390,5 +423,17 @@ mod tests {
         let traceback = "Traceback (most recent call last):\n  File \"x.py\", line 1\n\
                          ValueError: bad shape\n\n";
         assert_eq!(last_line(traceback), "ValueError: bad shape");
+    }
+
+    #[test]
+    fn nnbench_polls_long_only_beside_every_units_threads() {
+        // One unit of one thread on two cores: the second core is free for the polling.
+        assert_eq!(reply_spin(1, 1, 2), REPLY_SPIN_SPARE_CORE);
+        assert_eq!(reply_spin(3, 1, 4), REPLY_SPIN_SPARE_CORE);
+        // Two threads on two cores, two units of one thread, one core: no core to spare.
+        assert_eq!(reply_spin(2, 1, 2), REPLY_SPIN);
+        assert_eq!(reply_spin(1, 2, 2), REPLY_SPIN);
+        assert_eq!(reply_spin(1, 1, 1), REPLY_SPIN);
+        assert!(REPLY_SPIN < REPLY_SPIN_SPARE_CORE);
     }
 }

@@ -21,9 +21,9 @@ when it is false. The worker goes on after an exception and exits at the end of 
 Replies are flushed only when no request waits in the input: a harness that sends steps ahead
 (train_rows) is woken once per run of steps, not once per step, and a harness waiting for a
 reply has sent nothing more, so the input is empty and the reply leaves at once. With its input
-empty, the worker polls it for S µs (`--input-spin-us`, the harness's own polling time for a lone
-reply: `REPLY_SPIN` in worker.rs, where the measurement is) before it blocks: a tiny network's
-step is a whole round trip, and waking a blocked process is most of one on a virtual machine.
+empty, the worker polls it for S µs (`--input-spin-us`: `REPLY_SPIN` in worker.rs, where the
+measurement is) before it blocks: a tiny network's step is a whole round trip, and waking a
+blocked process is most of one on a virtual machine.
 
 The protocol owns the real stdout: anything else printed to stdout (by a framework or a stray
 print) goes to stderr, where the harness keeps the last lines for the reason of a crash.
