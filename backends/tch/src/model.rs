@@ -441,9 +441,17 @@ impl Model {
 /// on the CPU already: asking libtorch to move it there anyway is one more dispatched call per
 /// tensor, and the step makes two or three.
 pub fn from_host(data: &[f32], dims: &[i64], device: Device) -> Result<Tensor, BackendError> {
-    let tensor = Tensor::f_from_slice(data)
-        .and_then(|t| t.f_view(dims))
-        .or_framework()?;
+    // libtorch copies as many bytes as `dims` hold, whatever the slice's length.
+    let values: i64 = dims.iter().product();
+    if usize::try_from(values).ok() != Some(data.len()) {
+        return Err(framework_error(format!(
+            "{} values for a tensor of shape {dims:?}",
+            data.len()
+        )));
+    }
+    // One call that makes the tensor in its shape (from_slice + view is two).
+    let tensor =
+        Tensor::f_from_data_size(bytemuck::cast_slice(data), dims, Kind::Float).or_framework()?;
     on_device(tensor, device)
 }
 
@@ -465,4 +473,21 @@ pub fn to_vec(tensor: &Tensor) -> Result<Vec<f32>, BackendError> {
         .and_then(|t| t.f_flatten(0, -1))
         .or_framework()?;
     Vec::<f32>::try_from(&flat).or_framework()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_tensor_has_its_shape_and_values_or_says_why_not() {
+        let tensor = from_host(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], Device::Cpu).unwrap();
+        assert_eq!(tensor.size(), [2, 3]);
+        assert_eq!(to_vec(&tensor).unwrap(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let error = from_host(&[1.0, 2.0, 3.0], &[2, 2], Device::Cpu).unwrap_err();
+        assert!(
+            error.to_string().contains("3 values for a tensor of shape [2, 2]"),
+            "{error}"
+        );
+    }
 }
