@@ -486,7 +486,9 @@ mod tests {
         assert_eq!(to_vec(&tensor).unwrap(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let error = from_host(&[1.0, 2.0, 3.0], &[2, 2], Device::Cpu).unwrap_err();
         assert!(
-            error.to_string().contains("3 values for a tensor of shape [2, 2]"),
+            error
+                .to_string()
+                .contains("3 values for a tensor of shape [2, 2]"),
             "{error}"
         );
     }
