@@ -124,13 +124,10 @@ impl Model {
                     .expect(&format!("{index}.{kind}"), shape)
                     .map_err(BackendError::WeightsMismatch)?;
                 let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-                let mut value = Tensor::f_from_slice(&tensor.data)
-                    .and_then(|t| t.f_view(dims.as_slice()))
-                    .or_framework()?;
+                let mut value = from_host(&tensor.data, &dims, device)?;
                 if transpose {
                     value = value.f_tr().or_framework()?;
                 }
-                let value = on_device(value, device)?;
                 tch::no_grad(|| target.f_copy_(&value)).or_framework()
             };
             nodes.push(match *layer {
