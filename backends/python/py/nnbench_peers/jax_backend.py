@@ -415,7 +415,6 @@ class Trainer:
         # The step's rate as an array on the device, made again only when the rate changes: a
         # numpy scalar argument cost the compiled call ≈ 5 µs more (of a 2-4-1 step's ≈ 45).
         self._lr, self._lr_array = None, None
-        self._to_device = jax.device_put
         batch = run["training"]["batch"]
         self._batch_rows = int(batch["size"]) if isinstance(batch, dict) and "size" in batch else None
         if self._batch_rows is not None:
@@ -456,7 +455,8 @@ class Trainer:
         else:
             labels, targets = None, np.asarray(targets, dtype=np.float32)
         if lr != self._lr:
-            self._lr, self._lr_array = lr, self._to_device(np.float32(lr))
+            jax, _, _ = _modules()
+            self._lr, self._lr_array = lr, jax.device_put(np.float32(lr))
         (self.params, self.stats, self.opt_state, self.key, loss, norms) = step(
             self.params, self.stats, self.opt_state, self.key,
             np.asarray(x, dtype=np.float32), labels, targets, self._lr_array,
