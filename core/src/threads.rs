@@ -1,9 +1,9 @@
 //! Job slots of units run side by side, and (with the `rayon` feature) the rayon pools shared
 //! by the adapters whose frameworks compute on rayon (burn, candle): one per thread count and
-//! job slot, made on first use. The harness enters a backend's pool once
-//! per unit ([`Backend::with_threads`](crate::Backend::with_threads)); a trainer's own entries
-//! from inside it then run inline, where entering a pool from outside hands the work to
-//! another thread at every step.
+//! job slot, made on first use. The harness enters a backend's pool once per unit
+//! ([`Backend::with_threads`](crate::Backend::with_threads)); a trainer's own entries from
+//! inside it then run inline, where entering a pool from outside hands the work to another
+//! thread at every step.
 //!
 //! Units run side by side (`nnbench scenario --jobs N`) each run in a job slot of their own
 //! ([`in_job_slot`]), and each slot has its own pools: two units entering one pool from two
@@ -30,8 +30,8 @@ thread_local! {
 /// Job slots entered now, by [`in_job_slot`].
 static SLOTS_IN_USE: AtomicUsize = AtomicUsize::new(0);
 
-/// Runs `work` on the calling thread as job slot `slot`: the pools [`rayon_pool`] hands out
-/// inside it are that slot's own.
+/// Runs `work` on the calling thread as job slot `slot`: the rayon pools handed out inside it
+/// (`rayon_pool`, with the `rayon` feature) are that slot's own.
 pub fn in_job_slot<R>(slot: usize, work: impl FnOnce() -> R) -> R {
     struct Restore(usize);
     impl Drop for Restore {
