@@ -1,5 +1,8 @@
 //! Every command-line argument of `nnbench`, and nothing else: the leaf module the commands
 //! depend on (never the other way round), so a command's options are read in one place.
+// The doc comments below are also clap's `--help` text, where `results/<scenario>/<run-id>`
+// reads as written: rustdoc's HTML check would have it escaped there.
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::fmt;
 use std::path::PathBuf;

@@ -17,7 +17,7 @@
 //!   `Linear`, so penalties, clipping and gradient norms cover them).
 //!
 //! The Rosenblatt `step` head is not a gradient step: its rule is written on burn tensors
-//! without autodiff ([`perceptron`]), plain sgd from the harness's init only.
+//! without autodiff (`perceptron`), plain sgd from the harness's init only.
 //!
 //! Steps run inside a rayon pool of the run's thread count, which flex's kernels use. Dropout
 //! masks come from flex's generator, which is process-wide: the trainer re-seeds it before each

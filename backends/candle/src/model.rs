@@ -9,7 +9,7 @@
 //!
 //! Convolutions are `candle_nn::Conv2d` (kernels `[out, in, kh, kw]`: the canonical layout as
 //! is); pooling over non-overlapping windows is written with candle's reshape and reductions
-//! (see [`tiled_pool`]: candle's own pooling ops have wrong backward passes), overlapping
+//! (see `tiled_pool`: candle's own pooling ops have wrong backward passes), overlapping
 //! windows use its `max_pool2d_with_stride` and `avg_pool2d_with_stride`; all on NCHW tensors: a batch enters as `rows × inputs` and is reshaped to `[rows, channels, height,
 //! width]` by the first spatial layer.
 //!

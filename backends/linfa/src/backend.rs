@@ -1,4 +1,4 @@
-//! The nnbench backend: the estimator's network ([`crate::network`]) behind the harness's
+//! The nnbench backend: the estimator's network (`crate::network`) behind the harness's
 //! [`Trainer`] boundary. The harness owns the loop, the initial weights and the learning rate
 //! of each step; a step is this crate's forward/backward, the spec's penalties and clipping,
 //! then the spec's optimizer (PyTorch forms, see [`OptimizerSpec`]) — not scikit-learn's

@@ -74,7 +74,7 @@
 //!
 //! # As an nnbench backend
 //!
-//! [`LinfaBackend`] runs the same network ([`network`]) behind nnbench's `Trainer` boundary,
+//! [`LinfaBackend`] runs the same network (`network`) behind nnbench's `Trainer` boundary,
 //! with the scenario's optimizer in the spec's (PyTorch) forms instead of scikit-learn's.
 //! Matrix products are ndarray's (matrixmultiply, single-threaded): `setup.threads` is not
 //! honoured.

@@ -6,7 +6,7 @@
 //!
 //! The worker's threads are fixed before its framework starts: `--threads` on its command line
 //! and the OpenMP/BLAS variables in its environment. How long it polls its empty input is
-//! [`REPLY_SPIN`], given as `--input-spin-us`. Its stderr is kept (the last lines), so
+//! `REPLY_SPIN`, given as `--input-spin-us`. Its stderr is kept (the last lines), so
 //! that a crash that leaves no reply (a missing interpreter library, a segfault) still ends the
 //! unit with the interpreter's own last words as the reason.
 

@@ -18,7 +18,7 @@
 //! - `sweep`: `[sweep]` axes and their expansion into variants, and `[quick]` assignments;
 //!   [`quick`]: the caps of a quick run;
 //! - `load`: the pipeline from text to [`Scenario`], re-exported by [`parse`];
-//! - [`reference`]: `docs/scenario-reference.md`, generated from the schema.
+//! - [`reference`](mod@reference): `docs/scenario-reference.md`, generated from the schema.
 //!
 //! No module of `spec` imports one listed after it (`core/tests/spec_layering.rs` holds that).
 

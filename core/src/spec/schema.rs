@@ -331,7 +331,7 @@ pub struct Table {
     pub path: &'static str,
     /// Other paths that hold the same keys.
     pub also: &'static [&'static str],
-    /// The key whose value decides which of the other keys exist (see [`Key::only_for`]).
+    /// The key whose value decides which of the other keys exist (see `Key::only_for`).
     pub selector: Option<&'static str>,
     /// Heading of its part of the reference.
     pub title: &'static str,
