@@ -11,8 +11,8 @@
 //!   [`jobs`]: units run side by side (`--jobs`), their results handed on in unit order;
 //! - [`summary`]: the aggregated table; [`sink`]: where a run's events go (CSV, progress,
 //!   report); [`progress`]: terminal output; [`report`]: `report.md`, plots, `compare`;
-//! - the commands: [`runner`] (`scenario`), [`course`], [`merge`], [`bench`](mod@bench), [`parity`], and the
-//!   [`replay`] files they export;
+//! - the commands: [`runner`] (`scenario`), [`course`], [`merge`], [`bench`](mod@bench),
+//!   [`parity`], and the [`replay`] files they export;
 //! - [`cli`]: dispatch, and the one mapping of errors to exit codes.
 
 pub mod args;

@@ -192,7 +192,8 @@ pub fn check_perceptron_rule(run: &RunSpec, framework: &str) -> Result<(), Unsup
     Ok(())
 }
 
-/// Names of the optimizers in [`OptimizerKind`](crate::spec::OptimizerKind), for capability tables.
+/// Names of the optimizers in [`OptimizerKind`](crate::spec::OptimizerKind), for capability
+/// tables.
 pub const OPTIMIZERS: [&str; 5] = ["sgd", "momentum", "nesterov", "rmsprop", "adam"];
 /// Names of the regularizers, for capability tables.
 pub const REGULARIZERS: [&str; 4] = ["l1", "l2", "clip_value", "clip_norm"];

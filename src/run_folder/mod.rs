@@ -1,8 +1,9 @@
 //! The run folder: `results/<scenario>/<run-id>/` (or `--out DIR`), created fresh for every
 //! run so an earlier run is never overwritten. This module is the one place that knows its
 //! files: their schema ([`schema`], one serde row struct per CSV file), the one writer
-//! ([`write`](mod@write)) and the one reader ([`read`]) with its one error type ([`RunFolderError`]).
-//! The runner, `merge`, `report`, `compare` and `--resume` all go through it.
+//! ([`write`](mod@write)) and the one reader ([`read`]) with its one error type
+//! ([`RunFolderError`]). The runner, `merge`, `report`, `compare` and `--resume` all go through
+//! it.
 //!
 //! Every write of a whole file goes through a temporary file renamed over the old one
 //! ([`write_file`]); per-unit rows are appended unit by unit in one write of whole lines, so a
