@@ -388,7 +388,7 @@ class Trainer:
         self.record_grad_norms = bool(run["training"]["record_grad_norms"])
         optimizer, dense, record = self.optimizer, self.dense, self.record_grad_norms
 
-        def train_step(params, stats, opt_state, key, x, labels, targets, lr):
+        def train_step(params, stats, opt_state, key, x, labels, targets):
             # A fresh dropout key per step (split only where masks are drawn: it costs).
             key, step_key = jax.random.split(key) if has_dropout else (key, key)
 
@@ -397,9 +397,10 @@ class Trainer:
                 return _data_loss(head, z, labels, targets), new_stats
 
             (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+            # None, an empty pytree, when not recorded: each output of the compiled call costs
+            # it a buffer to hand back.
             norms = (jnp.stack([jnp.linalg.norm(grads[i]["weight"]) for i in dense])
-                     if record else jnp.zeros(0))
-            opt_state.hyperparams["learning_rate"] = lr
+                     if record else None)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             params = jax.tree.map(lambda w, u: w + u, params, updates)
             return params, new_stats, opt_state, key, loss, norms
@@ -408,26 +409,76 @@ class Trainer:
             z, _ = _forward(layers, params, stats, x, None, False)
             return _head_output(head, z)
 
+        def train_rows_step(params, stats, opt_state, key, split_x, split_truth, rows):
+            # The kept split's rows, gathered inside the compiled step (see keep_split).
+            truth = split_truth[rows]
+            labels, targets = (truth, None) if self.uses_labels else (None, truth)
+            return train_step(params, stats, opt_state, key, split_x[rows], labels, targets)
+
         # params, statistics, optimizer state and key are replaced every step: donated.
         self._train_step = jax.jit(train_step, donate_argnums=(0, 1, 2, 3))
+        self._train_rows_step = jax.jit(train_rows_step, donate_argnums=(0, 1, 2, 3))
+        self._split = None  # (inputs, labels or targets) on the device, once kept
+        self._compiled_rows = {}  # step rows -> train_rows_step compiled for them
         self._predict = jax.jit(predict)
         self._compiled = {}  # batch rows -> the step compiled for them
-        # The step's rate as an array on the device, made again only when the rate changes: a
-        # numpy scalar argument cost the compiled call ≈ 5 µs more (of a 2-4-1 step's ≈ 45).
-        self._lr, self._lr_array = None, None
+        # The rate optax's inject_hyperparams keeps in the optimizer state, written there (as
+        # optax's documentation does it) only when the harness's rate changes: as an argument
+        # of the step it was one more array for every call to check, and a numpy scalar one
+        # cost the compiled call ≈ 5 µs more (of a 2-4-1 step's ≈ 45).
+        self._lr = self.opt_state.hyperparams["learning_rate"].item()
         batch = run["training"]["batch"]
         self._batch_rows = int(batch["size"]) if isinstance(batch, dict) and "size" in batch else None
         if self._batch_rows is not None:
             self._step_for(self._batch_rows)
 
-    def expect_split(self, rows):
-        """The harness's training split has `rows` rows: a full-batch run's step, or an
-        epoch's last batch holding what is left of them, needs a step compiled for its shape;
-        compiled now, before the clock starts, as the run's batch size was at build."""
+    def keep_split(self, x, labels, targets):
+        """The training split, once per unit, put on the device as a JAX script puts its
+        dataset there: each row step then passes only its row indices (the harness checked
+        them) and gathers its batch inside the compiled step, instead of moving a batch of
+        inputs and one of labels or targets to the device every step. The steps for the run's
+        batch size and for an epoch's last, shorter batch are compiled now, before the clock
+        starts, as the run's batch size was at build."""
+        check_batch(self.network, x, labels, targets)  # once: a step's rows are its rows
+        jax, _, _ = _modules()
+        truth = (np.asarray(labels, dtype=np.int32) if self.uses_labels
+                 else np.asarray(targets, dtype=np.float32))
+        self._split = (jax.device_put(np.asarray(x, dtype=np.float32)), jax.device_put(truth))
+        rows = len(truth)
         if self._batch_rows is None:
-            self._step_for(rows)
-        elif rows % self._batch_rows:
-            self._step_for(rows % self._batch_rows)
+            self._rows_step_for(rows)
+        else:
+            self._rows_step_for(min(self._batch_rows, rows))
+            if rows % self._batch_rows:
+                self._rows_step_for(rows % self._batch_rows)
+
+    def _rows_step_for(self, rows):
+        compiled = self._compiled_rows.get(rows)
+        if compiled is None:
+            jax, jnp, _ = _modules()
+            compiled = self._train_rows_step.lower(
+                self.params, self.stats, self.opt_state, self.key, *self._split,
+                jax.ShapeDtypeStruct((rows,), jnp.uint32),  # the wire's row indices as they come
+            ).compile()
+            self._compiled_rows[rows] = compiled
+        return compiled
+
+    def _set_rate(self, lr):
+        jax, _, _ = _modules()
+        self.opt_state.hyperparams["learning_rate"] = jax.device_put(np.float32(lr))
+        self._lr = lr
+
+    def train_rows(self, rows, lr):
+        """One step on the kept split's `rows`, uint32 (see keep_split): the loss and gradient
+        norms."""
+        step = self._rows_step_for(len(rows))
+        if lr != self._lr:
+            self._set_rate(lr)
+        (self.params, self.stats, self.opt_state, self.key, loss, norms) = step(
+            self.params, self.stats, self.opt_state, self.key, *self._split, rows,
+        )
+        loss = float(loss)
+        return loss, ([float(n) for n in np.asarray(norms)] if self.record_grad_norms else None)
 
     def _step_for(self, rows):
         """The step compiled ahead of time for batches of `rows` (at build for the run's batch
@@ -442,7 +493,6 @@ class Trainer:
             compiled = self._train_step.lower(
                 self.params, self.stats, self.opt_state, self.key,
                 jax.ShapeDtypeStruct((rows, inputs), jnp.float32), labels, targets,
-                jax.ShapeDtypeStruct((), jnp.float32),
             ).compile()
             self._compiled[rows] = compiled
         return compiled
@@ -455,11 +505,10 @@ class Trainer:
         else:
             labels, targets = None, np.asarray(targets, dtype=np.float32)
         if lr != self._lr:
-            jax, _, _ = _modules()
-            self._lr, self._lr_array = lr, jax.device_put(np.float32(lr))
+            self._set_rate(lr)
         (self.params, self.stats, self.opt_state, self.key, loss, norms) = step(
             self.params, self.stats, self.opt_state, self.key,
-            np.asarray(x, dtype=np.float32), labels, targets, self._lr_array,
+            np.asarray(x, dtype=np.float32), labels, targets,
         )
         loss = float(loss)
         return loss, ([float(n) for n in np.asarray(norms)] if self.record_grad_norms else None)

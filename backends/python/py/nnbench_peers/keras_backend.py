@@ -397,21 +397,53 @@ class Trainer:
             norm.moving_mean.assign(tensor(f"{index}.running_mean", n))
             norm.moving_variance.assign(tensor(f"{index}.running_var", n))
 
-    def train_batch(self, x, labels, targets, lr):
+    def _set_rate(self, lr):
         tf, _ = _modules()
-        check_batch(self.network, x, labels, targets)
         if self.rescales_velocity and self.last_lr and lr != self.last_lr:
             self._rescale_velocity(tf.constant(lr / self.last_lr, tf.float32))
         if lr != self.last_lr:
             self.optimizer.learning_rate.assign(lr)
         self.last_lr = lr
-        truth = (np.asarray(labels, dtype=np.int32) if self.uses_labels
-                 else np.asarray(targets, dtype=np.float32))
-        result = self._train_step(np.asarray(x, dtype=np.float32), truth)
+
+    def _step_stats(self, result):
         if self.record_grad_norms:
             loss, norms = result
             return float(loss), [float(n) for n in norms.numpy()]
         return float(result), None
+
+    def train_batch(self, x, labels, targets, lr):
+        check_batch(self.network, x, labels, targets)
+        self._set_rate(lr)
+        truth = (np.asarray(labels, dtype=np.int32) if self.uses_labels
+                 else np.asarray(targets, dtype=np.float32))
+        return self._step_stats(self._train_step(np.asarray(x, dtype=np.float32), truth))
+
+    def keep_split(self, x, labels, targets):
+        """The training split, once per unit, as TensorFlow tensors (what
+        `tf.data.Dataset.from_tensor_slices` holds): each row step then hands the compiled step
+        only its row indices (the harness checked them) and gathers its batch in the graph,
+        instead of converting a batch of inputs and one of labels or targets every step."""
+        check_batch(self.network, x, labels, targets)  # once: a step's rows are its rows
+        tf, _ = _modules()
+        truth = (np.asarray(labels, dtype=np.int32) if self.uses_labels
+                 else np.asarray(targets, dtype=np.float32))
+        split_x = tf.constant(np.asarray(x, dtype=np.float32))
+        split_truth = tf.constant(truth)
+        train_step = self._train_step
+
+        # uint32, the wire's row indices as they come: one conversion a step.
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.uint32)])
+        def train_rows_step(rows):
+            rows = tf.cast(rows, tf.int32)
+            return train_step(tf.gather(split_x, rows), tf.gather(split_truth, rows))
+
+        train_rows_step.get_concrete_function()
+        self._train_rows_step = train_rows_step
+
+    def train_rows(self, rows, lr):
+        """One step on the kept split's `rows`, uint32 (see keep_split)."""
+        self._set_rate(lr)
+        return self._step_stats(self._train_rows_step(rows))
 
     def predict(self, x):
         tf, _ = _modules()

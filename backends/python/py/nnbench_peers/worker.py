@@ -206,7 +206,10 @@ def _step_reply(loss, norms, np):
 
 def _train_rows(state, rows, lr):
     """One step on the kept split's `rows`: its loss and gradient norms (or None)."""
-    x, labels, targets = state["split"]
+    split = state["split"]
+    if split is None:  # the trainer keeps it (see keep_split)
+        return state["trainer"].train_rows(rows, lr)
+    x, labels, targets = split
     return state["trainer"].train_batch(
         x[rows],
         None if labels is None else labels[rows],
@@ -250,10 +253,14 @@ def _handle(module, state, header, arrays, np):
         label_dtype = getattr(state["trainer"], "label_dtype", None)
         if labels is not None and label_dtype is not None:
             labels = labels.astype(label_dtype)
-        state["split"] = (arrays["x"], labels, targets)
-        expect_split = getattr(state["trainer"], "expect_split", None)
-        if expect_split is not None:
-            expect_split(len(arrays["labels"]))
+        keep_split = getattr(state["trainer"], "keep_split", None)
+        if keep_split is not None:
+            # A trainer that holds the split in its framework's own arrays gathers each step's
+            # rows itself (its `train_rows`): only the row indices cross into the framework.
+            keep_split(arrays["x"], labels, targets)
+            state["split"] = None
+        else:
+            state["split"] = (arrays["x"], labels, targets)
         return {}, []
     if op == "train_rows":
         return _step_reply(*_train_rows(state, arrays["rows"], float(header["lr"])), np)

@@ -187,6 +187,39 @@ def test_optimizers_over_50_steps_match_their_formulas(backend, kind, regulariza
               f"50 steps: weights {drift:.1e}")
 
 
+@pytest.mark.parametrize("head,classes", [("softmax_cross_entropy", 3),
+                                          ("sigmoid_binary_cross_entropy", 2)])
+def test_row_steps_on_the_kept_split_match_gathered_batches(backend, head, classes):
+    """The worker's `keep_split` then `train_rows`, which these adapters serve from the split in
+    their framework's own arrays, against `train_batch` on the same rows gathered in numpy:
+    the same losses and weights, over full batches, an epoch's shorter last batch and a
+    changing rate."""
+    from nnbench_peers import worker
+
+    net = reference.network(3, [("dense", 5, "tanh")], head, classes)
+    run = run_spec(MOMENTUM, batch={"size": 4}, record=True)
+    x, labels, targets = data(10, 3, classes, net["outputs"])
+    init = reference.initial_weights(net, 3)
+    kept = {}
+    spec = {"run": run, "network": net}
+    worker._handle(backend, kept, {"op": "build", "spec": spec, "has_init": True, "seed": 0},
+                   init, np)
+    worker._handle(backend, kept, {"op": "keep_split"},
+                   {"x": x, "labels": labels, "targets": targets}, np)
+    assert kept["split"] is None, "the adapter keeps the split itself"
+    gathered = backend.Trainer(spec, init, 0)
+    order = np.random.default_rng(1).permutation(10).astype("<u4")
+    for t, rows in enumerate([order[:4], order[4:8], order[8:], order[2:6]]):
+        lr = 0.1 / (t + 1)
+        loss, norms = worker._train_rows(kept, rows, lr)
+        expected_loss, expected_norms = gathered.train_batch(
+            x[rows], labels[rows], targets[rows], lr
+        )
+        assert abs(loss - expected_loss) <= 1e-6 * max(abs(expected_loss), 1.0), t
+        assert relative(norms, expected_norms) <= 1e-6, t
+    assert weights_difference(kept["trainer"].weights(), gathered.weights()) <= 1e-6
+
+
 def test_weights_round_trip_the_initial_weights_exactly(backend):
     hidden = [("dense", 5, "relu"), ("batch_norm", 0.1, 1e-5), ("dropout", 0.2),
               ("dense", 4, "elu")]
