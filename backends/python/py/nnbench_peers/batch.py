@@ -1,5 +1,8 @@
 """The harness's batch check (core's `Batch::check`) as a Python error, shared by the adapters
-whose framework would otherwise fail later or not at all on a malformed batch."""
+whose framework would otherwise fail later or not at all on a malformed batch, and the
+choice of what a step's loss compares against."""
+
+import numpy as np
 
 
 def check_batch(network, x, labels=None, targets=None):
@@ -18,3 +21,11 @@ def check_batch(network, x, labels=None, targets=None):
         top = int(labels.max())
         if top >= outputs:
             raise ValueError(f"label {top} out of range for {outputs} classes")
+
+
+def step_truth(uses_labels, labels, targets):
+    """What a step's loss compares against, in the dtype the frameworks take: the labels as
+    int32 for a softmax head (`uses_labels`), else the targets as float32."""
+    if uses_labels:
+        return np.asarray(labels, dtype=np.int32)
+    return np.asarray(targets, dtype=np.float32)

@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 from . import lenet
-from .batch import check_batch
+from .batch import check_batch, step_truth
 
 FRAMEWORK = "jax"
 
@@ -441,8 +441,7 @@ class Trainer:
         starts, as the run's batch size was at build."""
         check_batch(self.network, x, labels, targets)  # once: a step's rows are its rows
         jax, _, _ = _modules()
-        truth = (np.asarray(labels, dtype=np.int32) if self.uses_labels
-                 else np.asarray(targets, dtype=np.float32))
+        truth = step_truth(self.uses_labels, labels, targets)
         self._split = (jax.device_put(np.asarray(x, dtype=np.float32)), jax.device_put(truth))
         rows = len(truth)
         if self._batch_rows is None:
@@ -468,6 +467,10 @@ class Trainer:
         self.opt_state.hyperparams["learning_rate"] = jax.device_put(np.float32(lr))
         self._lr = lr
 
+    def _step_stats(self, loss, norms):
+        return float(loss), ([float(n) for n in np.asarray(norms)] if self.record_grad_norms
+                             else None)
+
     def train_rows(self, rows, lr):
         """One step on the kept split's `rows`, uint32 (see keep_split): the loss and gradient
         norms."""
@@ -477,8 +480,7 @@ class Trainer:
         (self.params, self.stats, self.opt_state, self.key, loss, norms) = step(
             self.params, self.stats, self.opt_state, self.key, *self._split, rows,
         )
-        loss = float(loss)
-        return loss, ([float(n) for n in np.asarray(norms)] if self.record_grad_norms else None)
+        return self._step_stats(loss, norms)
 
     def _step_for(self, rows):
         """The step compiled ahead of time for batches of `rows` (at build for the run's batch
@@ -500,18 +502,15 @@ class Trainer:
     def train_batch(self, x, labels, targets, lr):
         check_batch(self.network, x, labels, targets)
         step = self._step_for(x.shape[0])
-        if self.uses_labels:
-            labels, targets = np.asarray(labels, dtype=np.int32), None
-        else:
-            labels, targets = None, np.asarray(targets, dtype=np.float32)
+        truth = step_truth(self.uses_labels, labels, targets)
+        labels, targets = (truth, None) if self.uses_labels else (None, truth)
         if lr != self._lr:
             self._set_rate(lr)
         (self.params, self.stats, self.opt_state, self.key, loss, norms) = step(
             self.params, self.stats, self.opt_state, self.key,
             np.asarray(x, dtype=np.float32), labels, targets,
         )
-        loss = float(loss)
-        return loss, ([float(n) for n in np.asarray(norms)] if self.record_grad_norms else None)
+        return self._step_stats(loss, norms)
 
     def predict(self, x):
         check_batch(self.network, x)

@@ -45,7 +45,7 @@ import time
 import numpy as np
 
 from . import lenet
-from .batch import check_batch
+from .batch import check_batch, step_truth
 
 FRAMEWORK = "keras"
 
@@ -414,8 +414,7 @@ class Trainer:
     def train_batch(self, x, labels, targets, lr):
         check_batch(self.network, x, labels, targets)
         self._set_rate(lr)
-        truth = (np.asarray(labels, dtype=np.int32) if self.uses_labels
-                 else np.asarray(targets, dtype=np.float32))
+        truth = step_truth(self.uses_labels, labels, targets)
         return self._step_stats(self._train_step(np.asarray(x, dtype=np.float32), truth))
 
     def keep_split(self, x, labels, targets):
@@ -425,8 +424,7 @@ class Trainer:
         instead of converting a batch of inputs and one of labels or targets every step."""
         check_batch(self.network, x, labels, targets)  # once: a step's rows are its rows
         tf, _ = _modules()
-        truth = (np.asarray(labels, dtype=np.int32) if self.uses_labels
-                 else np.asarray(targets, dtype=np.float32))
+        truth = step_truth(self.uses_labels, labels, targets)
         split_x = tf.constant(np.asarray(x, dtype=np.float32))
         split_truth = tf.constant(truth)
         train_step = self._train_step
